@@ -29,6 +29,19 @@ struct WorkerPoolOptions {
   std::chrono::milliseconds max_wait{2000};
 };
 
+namespace detail {
+template <class F>
+decltype(auto) invoke_job(F& f, std::size_t worker) {
+  if constexpr (std::is_invocable_v<F&, std::size_t>) {
+    return f(worker);
+  } else {
+    return f();
+  }
+}
+template <class F>
+using job_result_t = decltype(invoke_job(std::declval<F&>(), std::size_t{}));
+}  // namespace detail
+
 class WorkerPool {
  public:
   using Job = std::function<void(std::size_t worker_index)>;
@@ -40,13 +53,13 @@ class WorkerPool {
 
   // Runs f() — or f(worker_index) — on a worker thread.
   template <class F>
-  auto run(F f) -> boost::asio::awaitable<decltype(invoke_job(f, 0))> {
-    using R = decltype(invoke_job(f, 0));
+  boost::asio::awaitable<detail::job_result_t<F>> run(F f) {
+    using R = detail::job_result_t<F>;
     if constexpr (std::is_void_v<R>) {
-      co_await run_erased([&](std::size_t w) { invoke_job(f, w); });
+      co_await run_erased([&](std::size_t w) { detail::invoke_job(f, w); });
     } else {
       std::optional<R> out;
-      co_await run_erased([&](std::size_t w) { out.emplace(invoke_job(f, w)); });
+      co_await run_erased([&](std::size_t w) { out.emplace(detail::invoke_job(f, w)); });
       co_return std::move(*out);
     }
   }
@@ -64,14 +77,6 @@ class WorkerPool {
   std::uint64_t completed() const { return completed_.load(); }
 
  private:
-  template <class F>
-  static decltype(auto) invoke_job(F& f, std::size_t w) {
-    if constexpr (std::is_invocable_v<F&, std::size_t>) {
-      return f(w);
-    } else {
-      return f();
-    }
-  }
   struct Task {
     std::function<void(std::size_t, bool expired)> fn;
     std::chrono::steady_clock::time_point enqueued;
