@@ -45,11 +45,13 @@ class Headers {
   std::vector<std::pair<std::string, std::string>> items_;
 };
 
+struct Route;
+
 struct Request {
   Method method = Method::get;
   std::string method_name;  // as sent, for logs
   std::string target;       // raw request-target
-  std::string path;         // decoded path without query
+  std::string path;         // path without the query, percent-encoding kept
   std::string query;        // raw query string without '?'
   Headers headers;
   std::string body;
@@ -61,6 +63,7 @@ struct Request {
   std::string route;  // the matched template, e.g. "/api/v1/products/{id}", for logs and metrics
   std::vector<std::pair<std::string, std::string>> params;
   std::optional<Principal> principal;
+  const Route* matched_route = nullptr;  // set by the routing middleware
 
   std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
   // Path parameter by name ("" when absent: the router guarantees declared ones are present).
@@ -130,8 +133,9 @@ class Router {
   RouteMatch match(Method method, std::string_view path) const;
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
+  struct Node;  // the trie node (router.cpp)
+
  private:
-  struct Node;
   std::unique_ptr<Node> root_;
   std::vector<std::unique_ptr<Route>> routes_;
 };

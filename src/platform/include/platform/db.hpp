@@ -1,0 +1,116 @@
+#pragma once
+// Database access for modules: `co_await db.run(...)` and `co_await db.transaction(...)` run blocking SOCI
+// work on a bounded pool of worker threads, one PostgreSQL connection per worker, and resume the caller on
+// its own executor. A session never crosses threads and is never held across a co_await.
+#include <platform/blocking.hpp>
+#include <platform/events.hpp>
+
+#include <soci/soci.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace bazaar::platform {
+
+class Metrics;
+
+struct DatabaseOptions {
+  std::string url;
+  std::size_t pool_size = 4;
+  std::size_t max_queue = 2048;
+  std::chrono::milliseconds acquire_timeout{2000};    // longest wait for a free connection → 503
+  std::chrono::milliseconds statement_timeout{5000};  // SET LOCAL statement_timeout per transaction
+};
+
+// A transaction in progress: the session plus what must happen with it (events, post-commit hooks).
+class Tx {
+ public:
+  explicit Tx(soci::session& s) : session_(s) {}
+  soci::session& sql() { return session_; }
+  // Adds the event to platform.outbox in this transaction.
+  void publish(const Event& event);
+  template <class Contract>
+  void publish(const Contract& contract, std::string aggregate_id) {
+    publish(make_event(contract, std::move(aggregate_id)));
+  }
+  // Runs after a successful commit (cache invalidation, waking workers). Never runs on rollback.
+  void after_commit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
+  bool published() const { return published_; }
+  std::vector<std::function<void()>>& after_commit_hooks() { return after_commit_; }
+
+ private:
+  soci::session& session_;
+  bool published_ = false;
+  std::vector<std::function<void()>> after_commit_;
+};
+
+class Database {
+ public:
+  explicit Database(DatabaseOptions options);
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  // f(soci::session&) in autocommit mode.
+  template <class F>
+  boost::asio::awaitable<std::invoke_result_t<F&, soci::session&>> run(F f) {
+    using R = std::invoke_result_t<F&, soci::session&>;
+    if constexpr (std::is_void_v<R>) {
+      co_await run_erased([&](soci::session& s) { f(s); });
+    } else {
+      std::optional<R> out;
+      co_await run_erased([&](soci::session& s) { out.emplace(f(s)); });
+      co_return std::move(*out);
+    }
+  }
+
+  // f(Tx&) inside BEGIN … COMMIT; an exception rolls back and propagates. Serialization failures and
+  // deadlocks (40001, 40P01) are retried once. After-commit hooks run on the worker after COMMIT.
+  template <class F>
+  boost::asio::awaitable<std::invoke_result_t<F&, Tx&>> transaction(F f) {
+    using R = std::invoke_result_t<F&, Tx&>;
+    if constexpr (std::is_void_v<R>) {
+      co_await run_erased([&](soci::session& s) { in_transaction(s, [&](Tx& tx) { f(tx); }); });
+    } else {
+      std::optional<R> out;
+      co_await run_erased([&](soci::session& s) { in_transaction(s, [&](Tx& tx) { out.emplace(f(tx)); }); });
+      co_return std::move(*out);
+    }
+  }
+
+  // Blocking variants for the command line and tests (never on an I/O thread).
+  void run_sync(const std::function<void(soci::session&)>& f);
+  void transaction_sync(const std::function<void(Tx&)>& f);
+
+  boost::asio::awaitable<void> run_erased(std::function<void(soci::session&)> f);
+  void in_transaction(soci::session& s, const std::function<void(Tx&)>& f);
+
+  // Called after any transaction that published events commits (wakes the dispatcher).
+  void on_events_committed(std::function<void()> fn) { on_events_committed_ = std::move(fn); }
+  // SELECT 1 with a short timeout; false when the database does not answer.
+  boost::asio::awaitable<bool> ping();
+
+  const DatabaseOptions& options() const { return options_; }
+  WorkerPool& pool() { return *pool_; }
+  void register_metrics(Metrics& metrics);
+  void stop();
+
+ private:
+  soci::session& session_for(std::size_t worker);
+
+  DatabaseOptions options_;
+  std::vector<std::unique_ptr<soci::session>> sessions_;  // one per worker, connected lazily
+  std::unique_ptr<WorkerPool> pool_;
+  std::function<void()> on_events_committed_;
+};
+
+// SQLSTATE of a database exception ("23505"), or "" when it is not a PostgreSQL error.
+std::string sqlstate_of(const std::exception& e);
+bool is_unique_violation(const std::exception& e);
+
+}  // namespace bazaar::platform

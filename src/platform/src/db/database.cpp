@@ -1,0 +1,173 @@
+#include <platform/db.hpp>
+#include <platform/log.hpp>
+#include <platform/metrics.hpp>
+
+#include <soci/postgresql/soci-postgresql.h>
+
+#include <fmt/format.h>
+
+namespace bazaar::platform {
+
+namespace {
+
+// connect_timeout and TCP keepalives bound how long a dead server can hold a worker (an Asio timer
+// cannot interrupt a blocking libpq call, STYLE.md §4).
+std::string with_connection_defaults(const std::string& url) {
+  std::string out = url;
+  auto add = [&out](std::string_view key, std::string_view value) {
+    if (out.find(key) != std::string::npos) return;
+    const bool is_uri = out.rfind("postgres", 0) == 0 && out.find("://") != std::string::npos;
+    if (is_uri) {
+      out += out.find('?') == std::string::npos ? '?' : '&';
+      out += fmt::format("{}={}", key, value);
+    } else {
+      out += fmt::format(" {}={}", key, value);
+    }
+  };
+  add("connect_timeout", "3");
+  add("keepalives_idle", "30");
+  add("application_name", "bazaar");
+  return out;
+}
+
+bool connection_ok(soci::session& s) {
+  auto* backend = dynamic_cast<soci::postgresql_session_backend*>(s.get_backend());
+  return backend && backend->conn_ && PQstatus(backend->conn_) == CONNECTION_OK;
+}
+
+Error database_unavailable(std::string internal) {
+  Error e = Error::unavailable("The database is unavailable; try again shortly.", 2);
+  e.internal = std::move(internal);
+  return e;
+}
+
+}  // namespace
+
+std::string sqlstate_of(const std::exception& e) {
+  if (auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&e)) return pg->sqlstate();
+  return {};
+}
+
+bool is_unique_violation(const std::exception& e) { return sqlstate_of(e) == "23505"; }
+
+Database::Database(DatabaseOptions options) : options_(std::move(options)) {
+  options_.url = with_connection_defaults(options_.url);
+  sessions_.resize(options_.pool_size);
+  WorkerPoolOptions pool_options;
+  pool_options.name = "database";
+  pool_options.threads = options_.pool_size;
+  pool_options.max_queue = options_.max_queue;
+  pool_options.max_wait = options_.acquire_timeout;
+  pool_ = std::make_unique<WorkerPool>(pool_options);
+}
+
+Database::~Database() { stop(); }
+
+void Database::stop() {
+  if (pool_) pool_->stop();
+}
+
+soci::session& Database::session_for(std::size_t worker) {
+  auto& slot = sessions_.at(worker);
+  if (slot && !connection_ok(*slot)) slot.reset();  // reconnect after the server went away
+  if (!slot) {
+    try {
+      slot = std::make_unique<soci::session>(soci::postgresql, options_.url);
+    } catch (const std::exception& e) {
+      throw ErrorException(database_unavailable(fmt::format("connect failed: {}", e.what())));
+    }
+  }
+  return *slot;
+}
+
+asio::awaitable<void> Database::run_erased(std::function<void(soci::session&)> f) {
+  co_await pool_->run_erased([this, &f](std::size_t worker) {
+    soci::session& s = session_for(worker);
+    try {
+      f(s);
+    } catch (const ErrorException&) {
+      throw;
+    } catch (const soci::soci_error& e) {
+      if (!connection_ok(s)) {
+        sessions_[worker].reset();
+        throw ErrorException(database_unavailable(e.what()));
+      }
+      if (sqlstate_of(e) == "57014") throw ErrorException(database_unavailable("statement timeout"));
+      throw;
+    }
+  });
+}
+
+void Database::in_transaction(soci::session& s, const std::function<void(Tx&)>& f) {
+  for (int attempt = 1;; ++attempt) {
+    Tx tx(s);
+    s.begin();
+    try {
+      s << fmt::format("SET LOCAL statement_timeout = {}", options_.statement_timeout.count());
+      f(tx);
+      s.commit();
+    } catch (const std::exception& e) {
+      try {
+        s.rollback();
+      } catch (...) {
+        // The connection is gone; run_erased notices and reconnects next time.
+      }
+      const auto state = sqlstate_of(e);
+      if (attempt == 1 && (state == "40001" || state == "40P01")) continue;
+      throw;
+    }
+    for (auto& hook : tx.after_commit_hooks()) hook();
+    if (tx.published() && on_events_committed_) on_events_committed_();
+    return;
+  }
+}
+
+void Database::run_sync(const std::function<void(soci::session&)>& f) {
+  pool_->run_sync([this, &f](std::size_t worker) { f(session_for(worker)); });
+}
+
+void Database::transaction_sync(const std::function<void(Tx&)>& f) {
+  run_sync([this, &f](soci::session& s) { in_transaction(s, f); });
+}
+
+asio::awaitable<bool> Database::ping() {
+  try {
+    co_await run([](soci::session& s) {
+      int one = 0;
+      s << "SELECT 1", soci::into(one);
+    });
+    co_return true;
+  } catch (const std::exception& e) {
+    log::warn("database ping failed", {{"error", e.what()}});
+    co_return false;
+  }
+}
+
+void Database::register_metrics(Metrics& metrics) {
+  WorkerPool* pool = pool_.get();
+  metrics.gauge_fn("bazaar_db_pool_size", "Database connections (one per worker)",
+                   [pool] { return static_cast<double>(pool->threads()); });
+  metrics.gauge_fn("bazaar_db_pool_busy", "Database connections in use", [pool] { return static_cast<double>(pool->busy()); });
+  metrics.gauge_fn("bazaar_db_pool_queued", "Jobs waiting for a database connection",
+                   [pool] { return static_cast<double>(pool->queued()); });
+  metrics.gauge_fn("bazaar_db_pool_rejected_total", "Jobs refused with 503 (queue full or waited too long)",
+                   [pool] { return static_cast<double>(pool->rejected()); });
+  metrics.gauge_fn("bazaar_db_pool_wait_seconds_total", "Total time jobs waited for a connection",
+                   [pool] { return static_cast<double>(pool->total_wait_us()) / 1e6; });
+}
+
+void Tx::publish(const Event& event) {
+  const std::string payload = boost::json::serialize(event.payload);
+  session_ << R"sql(
+      INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
+      VALUES (:id, :type, :version, :aggregate_id, CAST(:payload AS jsonb), CAST(:occurred_at AS timestamptz)))sql",
+      soci::use(event.id), soci::use(event.type), soci::use(event.version), soci::use(event.aggregate_id),
+      soci::use(payload), soci::use(event.occurred_at);
+  if (!published_) {
+    // Wakes dispatchers of other instances at commit (NOTIFY is transactional).
+    session_ << "SELECT pg_notify('bazaar_events', '')";
+    published_ = true;
+  }
+}
+
+}  // namespace bazaar::platform

@@ -1,0 +1,221 @@
+#include "dispatcher.hpp"
+
+#include <platform/log.hpp>
+#include <platform/metrics.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <libpq-fe.h>
+#include <sys/select.h>
+
+#include <fmt/format.h>
+
+namespace bazaar::platform {
+
+namespace asio = boost::asio;
+
+Dispatcher::Dispatcher(Database& db, DispatcherOptions options, Metrics& metrics)
+    : db_(db),
+      options_(std::move(options)),
+      backlog_(metrics.gauge("bazaar_outbox_pending", "Outbox events not yet delivered")),
+      dead_(metrics.gauge("bazaar_outbox_dead", "Outbox events that exhausted their attempts")),
+      delivered_(metrics.counter("bazaar_events_delivered_total", "Events delivered to all their subscribers")),
+      failures_(metrics.counter("bazaar_event_handler_failures_total", "Subscriber attempts that threw")) {}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+void Dispatcher::subscribe(std::string subscriber, std::string event_type, EventHandler handler) {
+  subscriptions_.push_back(Subscription{std::move(subscriber), std::move(event_type), std::move(handler)});
+}
+
+void Dispatcher::start(asio::io_context& io) {
+  timer_ = std::make_unique<asio::steady_timer>(io);
+  asio::co_spawn(io, loop(), asio::detached);
+  if (!options_.listen_url.empty()) listener_ = std::thread([this] { listen_loop(); });
+}
+
+void Dispatcher::wake() {
+  wake_pending_ = true;
+  if (timer_) asio::post(timer_->get_executor(), [this] { timer_->cancel(); });
+}
+
+void Dispatcher::stop() {
+  stopping_ = true;
+  if (timer_) asio::post(timer_->get_executor(), [this] { timer_->cancel(); });
+  if (listener_.joinable()) listener_.join();
+}
+
+asio::awaitable<void> Dispatcher::loop() {
+  while (!stopping_) {
+    wake_pending_ = false;
+    try {
+      while (!stopping_ && co_await dispatch_once() > 0) {
+      }
+      co_await refresh_backlog_metrics();
+    } catch (const std::exception& e) {
+      log::warn("event dispatch pass failed", {{"error", e.what()}});
+    }
+    if (stopping_) break;
+    if (wake_pending_) continue;  // woken while the pass ran
+    timer_->expires_after(options_.poll_interval);
+    co_await timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+asio::awaitable<std::vector<Dispatcher::Claimed>> Dispatcher::claim() {
+  const int batch = options_.batch_size;
+  const int lease = static_cast<int>(options_.lease.count());
+  co_return co_await db_.run([batch, lease](soci::session& s) {
+    std::vector<Claimed> out;
+    soci::rowset<soci::row> rows = (s.prepare << R"sql(
+        UPDATE platform.outbox SET locked_until = now() + make_interval(secs => :lease)
+        WHERE id IN (
+          SELECT id FROM platform.outbox
+          WHERE status = 'pending' AND next_attempt_at <= now()
+            AND (locked_until IS NULL OR locked_until < now())
+          ORDER BY next_attempt_at, id
+          LIMIT :batch
+          FOR UPDATE SKIP LOCKED)
+        RETURNING id::text, type, version, aggregate_id, payload::text,
+                  to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), attempts)sql",
+                                    soci::use(lease), soci::use(batch));
+    for (const auto& row : rows) {
+      Claimed c;
+      c.event.id = row.get<std::string>(0);
+      c.event.type = row.get<std::string>(1);
+      c.event.version = row.get<int>(2);
+      c.event.aggregate_id = row.get<std::string>(3);
+      c.event.payload = boost::json::parse(row.get<std::string>(4));
+      c.event.occurred_at = row.get<std::string>(5);
+      c.attempts = row.get<int>(6);
+      out.push_back(std::move(c));
+    }
+    return out;
+  });
+}
+
+asio::awaitable<std::size_t> Dispatcher::dispatch_once() {
+  auto claimed = co_await claim();
+  for (const auto& c : claimed) co_await deliver(c);
+  co_return claimed.size();
+}
+
+asio::awaitable<void> Dispatcher::deliver(const Claimed& claimed) {
+  const Event& event = claimed.event;
+  std::vector<std::pair<std::string, std::string>> failed;  // subscriber, error
+  std::vector<std::string> succeeded;
+  for (const auto& sub : subscriptions_) {
+    if (sub.event_type != event.type) continue;
+    try {
+      co_await db_.transaction([&](Tx& tx) {
+        soci::statement st = (tx.sql().prepare << R"sql(
+            INSERT INTO platform.inbox (subscriber, event_id) VALUES (:s, CAST(:e AS uuid))
+            ON CONFLICT DO NOTHING)sql",
+                              soci::use(sub.subscriber), soci::use(event.id));
+        st.execute(true);
+        if (st.get_affected_rows() == 0) return;  // handled before: a redelivery
+        sub.handler(tx, event);
+      });
+      succeeded.push_back(sub.subscriber);
+    } catch (const std::exception& e) {
+      failures_.inc();
+      failed.emplace_back(sub.subscriber, e.what());
+      log::warn("event handler failed",
+                {{"event_id", event.id}, {"type", event.type}, {"subscriber", sub.subscriber}, {"error", e.what()}});
+    }
+  }
+
+  const int attempts = claimed.attempts + 1;
+  const bool dead = !failed.empty() && attempts >= options_.max_attempts;
+  const auto backoff_ms = std::min<std::int64_t>(options_.backoff_base.count() << std::min(attempts - 1, 20),
+                                                 3'600'000);
+  co_await db_.transaction([&](Tx& tx) {
+    auto& s = tx.sql();
+    for (const auto& name : succeeded) {
+      s << R"sql(UPDATE platform.deliveries SET status = 'done', updated_at = now()
+                 WHERE event_id = CAST(:e AS uuid) AND subscriber = :s)sql",
+          soci::use(event.id), soci::use(name);
+    }
+    for (const auto& [name, error] : failed) {
+      const std::string status = dead ? "dead" : "failed";
+      s << R"sql(INSERT INTO platform.deliveries (event_id, subscriber, status, attempts, last_error)
+                 VALUES (CAST(:e AS uuid), :s, :st, 1, :err)
+                 ON CONFLICT (event_id, subscriber) DO UPDATE
+                 SET status = EXCLUDED.status, attempts = platform.deliveries.attempts + 1,
+                     last_error = EXCLUDED.last_error, updated_at = now())sql",
+          soci::use(event.id), soci::use(name), soci::use(status), soci::use(error);
+    }
+    if (failed.empty()) {
+      s << R"sql(UPDATE platform.outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL,
+                 attempts = :a WHERE id = CAST(:e AS uuid))sql",
+          soci::use(attempts), soci::use(event.id);
+    } else {
+      const std::string status = dead ? "dead" : "pending";
+      const std::string error = fmt::format("{}: {}", failed.front().first, failed.front().second);
+      s << R"sql(UPDATE platform.outbox SET status = :st, attempts = :a, last_error = :err, locked_until = NULL,
+                 next_attempt_at = now() + make_interval(secs => :ms / 1000.0) WHERE id = CAST(:e AS uuid))sql",
+          soci::use(status), soci::use(attempts), soci::use(error), soci::use(static_cast<double>(backoff_ms)),
+          soci::use(event.id);
+    }
+  });
+  if (failed.empty()) delivered_.inc();
+}
+
+asio::awaitable<void> Dispatcher::refresh_backlog_metrics() {
+  auto [pending, dead] = co_await db_.run([](soci::session& s) {
+    long long p = 0, d = 0;
+    s << R"sql(SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead')
+               FROM platform.outbox WHERE status <> 'delivered')sql",
+        soci::into(p), soci::into(d);
+    return std::pair{p, d};
+  });
+  backlog_.set(static_cast<double>(pending));
+  dead_.set(static_cast<double>(dead));
+}
+
+asio::awaitable<void> Dispatcher::purge(std::chrono::hours age) {
+  const int hours = static_cast<int>(age.count());
+  co_await db_.run([hours](soci::session& s) {
+    s << R"sql(DELETE FROM platform.outbox WHERE status = 'delivered'
+               AND delivered_at < now() - make_interval(hours => :h))sql",
+        soci::use(hours);
+    s << "DELETE FROM platform.inbox WHERE processed_at < now() - make_interval(hours => :h)", soci::use(hours);
+  });
+}
+
+// Cross-instance wake-ups: a dedicated libpq connection LISTENs and wakes the loop on every NOTIFY.
+void Dispatcher::listen_loop() {
+  PGconn* conn = nullptr;
+  while (!stopping_) {
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+      if (conn) PQfinish(conn);
+      conn = PQconnectdb(options_.listen_url.c_str());
+      if (PQstatus(conn) != CONNECTION_OK) {
+        for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      PQclear(PQexec(conn, "LISTEN bazaar_events"));
+    }
+    const int fd = PQsocket(conn);
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(fd, &fds);
+    timeval tv{0, 200'000};  // wakes up regularly to notice stop()
+    if (select(fd + 1, &fds, nullptr, nullptr, &tv) > 0) {
+      PQconsumeInput(conn);
+      bool notified = false;
+      while (PGnotify* n = PQnotifies(conn)) {
+        notified = true;
+        PQfreemem(n);
+      }
+      if (notified) wake();
+    }
+  }
+  if (conn) PQfinish(conn);
+}
+
+}  // namespace bazaar::platform

@@ -1,0 +1,80 @@
+#pragma once
+// Delivers outbox events to subscribers, at least once. Woken in-process after a commit, by PostgreSQL
+// NOTIFY from other instances, and by a periodic poll as the safety net. Rows are claimed with
+// FOR UPDATE SKIP LOCKED and a lease (locked_until), so several instances share the work and a crashed
+// instance's claim simply expires.
+#include <platform/db.hpp>
+#include <platform/events.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bazaar::platform {
+
+class Metrics;
+class Gauge;
+class Counter;
+
+struct DispatcherOptions {
+  int max_attempts = 10;
+  int batch_size = 100;
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds backoff_base{1000};  // attempt n waits base·2^(n-1), capped at an hour
+  std::chrono::seconds lease{60};
+  std::string listen_url;  // libpq URL for LISTEN; empty disables cross-instance wake-ups
+};
+
+class Dispatcher final : public EventBus {
+ public:
+  Dispatcher(Database& db, DispatcherOptions options, Metrics& metrics);
+  ~Dispatcher() override;
+
+  void subscribe(std::string subscriber, std::string event_type, EventHandler handler) override;
+
+  // Starts the delivery loop on `io` and the LISTEN thread.
+  void start(boost::asio::io_context& io);
+  // Thread-safe: makes the loop run a pass now.
+  void wake();
+  void stop();
+
+  // One pass: claims due events and delivers them. Returns how many events it claimed.
+  boost::asio::awaitable<std::size_t> dispatch_once();
+  // Counts pending and dead events into the metrics gauges.
+  boost::asio::awaitable<void> refresh_backlog_metrics();
+  // Deletes delivered events and inbox rows older than `age`.
+  boost::asio::awaitable<void> purge(std::chrono::hours age);
+
+  const std::vector<Subscription>& subscriptions() const { return subscriptions_; }
+
+ private:
+  struct Claimed {
+    Event event;
+    int attempts = 0;
+  };
+  boost::asio::awaitable<void> loop();
+  boost::asio::awaitable<std::vector<Claimed>> claim();
+  boost::asio::awaitable<void> deliver(const Claimed& claimed);
+  void listen_loop();
+
+  Database& db_;
+  DispatcherOptions options_;
+  std::vector<Subscription> subscriptions_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::atomic<bool> wake_pending_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread listener_;
+  Gauge& backlog_;
+  Gauge& dead_;
+  Counter& delivered_;
+  Counter& failures_;
+};
+
+}  // namespace bazaar::platform

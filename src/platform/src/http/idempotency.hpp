@@ -1,0 +1,23 @@
+#pragma once
+// Idempotency-Key handling per API.md: the first response to (caller scope, key) is stored for 24 h and
+// replayed for the same request; a different body under the same key is 422, a key whose first request
+// is still running is 409. Requests that fail validation (400/413/415/422), are rate limited or fail on
+// the server (5xx) release their key, so the client can correct and retry with it.
+#include <platform/db.hpp>
+#include <platform/http.hpp>
+
+namespace bazaar::platform {
+
+class IdempotencyStore {
+ public:
+  explicit IdempotencyStore(Database& db) : db_(db) {}
+
+  // Wraps `next` for POST/PATCH/DELETE requests that carry an Idempotency-Key.
+  boost::asio::awaitable<http::Reply> handle(http::Request& rq, const http::Next& next);
+  boost::asio::awaitable<void> purge_expired();
+
+ private:
+  Database& db_;
+};
+
+}  // namespace bazaar::platform

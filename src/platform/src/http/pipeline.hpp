@@ -1,0 +1,48 @@
+#pragma once
+// The middleware chain every request passes, outermost first:
+//   request context (request id, access log, metrics, security headers, exception → problem)
+//   → CORS → per-IP rate limit → routing (404/405/OPTIONS, admin listener split) → authentication
+//   → authorization → idempotency → the route's handler.
+#include "idempotency.hpp"
+
+#include <platform/cache.hpp>
+#include <platform/http.hpp>
+#include <platform/metrics.hpp>
+#include <platform/module.hpp>
+#include <platform/security.hpp>
+
+#include <string>
+#include <vector>
+
+namespace bazaar::platform {
+
+struct PipelineOptions {
+  std::vector<std::string> cors_origins;
+  bool rate_limit_enabled = true;
+  std::int64_t per_ip_per_minute = 1200;
+  bool separate_admin_listener = false;  // /admin and /metrics only on the admin listener
+};
+
+struct PipelineDeps {
+  const http::Router& router;
+  const security::JwtService* jwt;  // null: no keys → every bearer token is refused
+  RateLimiter& rate_limiter;
+  IdempotencyStore& idempotency;
+  Metrics& metrics;
+  const std::vector<PrincipalCheck>& principal_checks;
+};
+
+class Pipeline {
+ public:
+  Pipeline(PipelineOptions options, PipelineDeps deps);
+  boost::asio::awaitable<http::Reply> operator()(http::Request& rq) const;
+
+ private:
+  boost::asio::awaitable<http::Reply> run_from(std::size_t index, http::Request& rq) const;
+
+  PipelineOptions options_;
+  PipelineDeps deps_;
+  std::vector<http::Middleware> chain_;
+};
+
+}  // namespace bazaar::platform
