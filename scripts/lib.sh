@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Shared helpers for scripts/*.sh. Source it; it defines functions and constants only.
 
+shopt -s inherit_errexit   # `set -e` also inside $(...)
+
 BAZAAR_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 BAZAAR_LOCAL="$BAZAAR_ROOT/.local"
 
@@ -25,7 +27,7 @@ redis_url() { printf 'redis://127.0.0.1:%s/0' "$REDIS_PORT"; }
 
 # psql against the local cluster as the bazaar role (trust auth on loopback), quiet, stop on error.
 local_psql() {
-  PGCONNECT_TIMEOUT=5 psql -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" "$@"
+  PGCONNECT_TIMEOUT=5 PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" "$@"
 }
 
 # Drops (closing its connections) and re-creates a database owned by bazaar.

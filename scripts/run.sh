@@ -23,15 +23,16 @@ info "migrating"
 info "seeding demo data (a no-op when already seeded)"
 "$bin" seed-demo "$@"
 
+http=${BAZAAR_HTTP__LISTEN-127.0.0.1:8080} https=${BAZAAR_HTTPS__LISTEN-127.0.0.1:8443}
 cat >&2 <<MSG
 
   bazaar is starting (Ctrl-C stops it; scripts/services.sh stop stops PostgreSQL and Redis)
-    health      http://127.0.0.1:8080/healthz   (and /readyz, /metrics)
-    HTTPS       https://127.0.0.1:8443          (self-signed: curl -k, or --cacert .local/tls/cert.pem)
-    API docs    http://127.0.0.1:8080/openapi.json
+    health      http://$http/healthz   (and /readyz, /metrics)
+    HTTPS       https://$https   (self-signed: curl -k, or --cacert .local/tls/cert.pem)
+    API docs    http://$http/openapi.json
     database    $BAZAAR_DATABASE__URL
     redis       $BAZAAR_REDIS__URL
-  (addresses as in config/default.json unless overridden by --config or BAZAAR_HTTP__LISTEN etc.)
+  (listen addresses as in config/default.json unless a --config file changes them)
 
 MSG
 exec "$bin" serve "$@"

@@ -1,6 +1,6 @@
 #include "ops_routes.hpp"
 
-#include "../events/dispatcher.hpp"
+#include "events/dispatcher.hpp"
 
 #include <platform/audit.hpp>
 #include <platform/ids.hpp>

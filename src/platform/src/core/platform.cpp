@@ -2,10 +2,10 @@
 #include <platform/migrations.hpp>
 #include <platform/platform.hpp>
 
-#include "../events/dispatcher.hpp"
-#include "../http/idempotency.hpp"
-#include "../http/pipeline.hpp"
-#include "../http/server.hpp"
+#include "events/dispatcher.hpp"
+#include "http/idempotency.hpp"
+#include "http/pipeline.hpp"
+#include "http/server.hpp"
 #include "ops_routes.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +13,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_future.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
 
@@ -89,6 +91,7 @@ std::shared_ptr<security::JwtService> load_jwt(const Config& c) {
 }  // namespace
 
 struct Platform::Impl {
+  asio::io_context io;  // first: destroyed last, after every timer and socket bound to it
   Config config;
   Metrics metrics;
   Database db;
@@ -106,7 +109,6 @@ struct Platform::Impl {
   std::vector<PrincipalCheck> principal_checks;
   std::vector<Command> commands;
   std::vector<std::string> schemas{"platform"};
-  asio::io_context io;
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Server> server;
   std::vector<std::thread> threads;
@@ -205,7 +207,7 @@ void Platform::start(std::size_t threads) {
   d.server = std::make_unique<Server>(
       d.io, server_options(d.config), [pipeline](http::Request& rq) { return (*pipeline)(rq); }, d.metrics);
   d.server->start();
-  d.dispatcher.start(d.io);
+  if (d.config.boolean("events.dispatch_in_background", true)) d.dispatcher.start(d.io);
   d.start_jobs();
   d.work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(d.io.get_executor());
   for (std::size_t i = 0; i < threads; ++i) d.threads.emplace_back([&d] { d.io.run(); });

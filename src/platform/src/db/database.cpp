@@ -8,6 +8,8 @@
 
 namespace bazaar::platform {
 
+namespace asio = boost::asio;
+
 namespace {
 
 // connect_timeout and TCP keepalives bound how long a dead server can hold a worker (an Asio timer
@@ -31,7 +33,7 @@ std::string with_connection_defaults(const std::string& url) {
 }
 
 bool connection_ok(soci::session& s) {
-  auto* backend = dynamic_cast<soci::postgresql_session_backend*>(s.get_backend());
+  auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
   return backend && backend->conn_ && PQstatus(backend->conn_) == CONNECTION_OK;
 }
 

@@ -15,7 +15,7 @@ namespace {
 constexpr long long kMigrationLockId = 0x62617a61617201;  // "bazaar" + 1
 
 PGconn* raw_connection(soci::session& s) {
-  auto* backend = dynamic_cast<soci::postgresql_session_backend*>(s.get_backend());
+  auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
   if (!backend || !backend->conn_) throw MigrationError("migrations need a PostgreSQL session");
   return backend->conn_;
 }
@@ -30,6 +30,7 @@ void exec_script(soci::session& s, const std::string& sql, const std::string& wh
 }
 
 void ensure_ledger(soci::session& s) {
+  exec_script(s, "SET client_min_messages TO warning", "quieting notices");  // "already exists, skipping"
   exec_script(s, R"sql(
       CREATE SCHEMA IF NOT EXISTS platform;
       CREATE TABLE IF NOT EXISTS platform.schema_migrations (

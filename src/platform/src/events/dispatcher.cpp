@@ -44,7 +44,7 @@ void Dispatcher::wake() {
 }
 
 void Dispatcher::stop() {
-  stopping_ = true;
+  if (stopping_.exchange(true)) return;
   if (timer_) asio::post(timer_->get_executor(), [this] { timer_->cancel(); });
   if (listener_.joinable()) listener_.join();
 }

@@ -44,7 +44,7 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
   const std::string hash = security::sha256_hex(fmt::format("{} {}\n{}", rq.method_name, rq.target, rq.body));
 
   Stored stored = co_await db_.run([&](soci::session& s) {
-    Stored out{Stored::State::claimed};
+    Stored out{Stored::State::claimed, 0, {}, {}};
     soci::statement insert = (s.prepare << R"sql(
         INSERT INTO platform.idempotency_keys (scope, key, request_hash, status, locked_until)
         VALUES (:scope, :key, :hash, 'in_progress', now() + make_interval(secs => :lock))
@@ -66,7 +66,7 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
         soci::into(body, body_ind), soci::into(content_type, type_ind), soci::into(expired), soci::use(scope),
         soci::use(key);
     if (!s.got_data()) return out;  // deleted in between (released): proceed as new — rare and harmless
-    if (request_hash != hash) return Stored{Stored::State::mismatch};
+    if (request_hash != hash) return Stored{Stored::State::mismatch, 0, {}, {}};
     if (status == "done") return Stored{Stored::State::replay, response_status, body, content_type};
     if (expired) {  // the first request died mid-way: take the key over
       soci::statement take = (s.prepare << R"sql(
@@ -76,7 +76,7 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
       take.execute(true);
       if (take.get_affected_rows() == 1) return out;
     }
-    return Stored{Stored::State::in_progress};
+    return Stored{Stored::State::in_progress, 0, {}, {}};
   });
 
   switch (stored.state) {
@@ -100,13 +100,17 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
   }
 
   http::Reply reply;
+  std::exception_ptr failure;
   try {
     reply = co_await next(rq);
   } catch (...) {
+    failure = std::current_exception();  // no co_await inside a handler: release the key below
+  }
+  if (failure) {
     co_await db_.run([&](soci::session& s) {
       s << "DELETE FROM platform.idempotency_keys WHERE scope = :scope AND key = :key", soci::use(scope), soci::use(key);
     });
-    throw;
+    std::rethrow_exception(failure);
   }
   const std::string body(reply.body_view());
   const std::string content_type(reply.headers.get("Content-Type").value_or(""));

@@ -82,7 +82,7 @@ http::Middleware request_context(Metrics& metrics) {
                                {"method", rq.method_name},
                                {"route", rq.route.empty() ? rq.path : rq.route},
                                {"status", reply.status},
-                               {"duration_ms", seconds * 1000.0},
+                               {"duration_us", static_cast<std::int64_t>(seconds * 1e6)},
                                {"client_ip", rq.client_ip}};
       if (rq.principal) line["user_id"] = rq.principal->user_id;
       if (auto tp = rq.header("traceparent")) line["traceparent"] = *tp;

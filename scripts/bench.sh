@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Benchmarks bazaar on loopback against baselines measured in the same run, and prints one table.
+#
+# The machine is noisy, so every throughput figure is a ratio to a baseline run alternately with it
+# (A/B/A/B, BENCH_PAIRS pairs, medians, after a warm-up):
+#   H     bench/hello_server.cpp: a minimal Beast server with bazaar's thread count — what HTTP costs here
+#   P(x)  pgbench -M prepared running bench/pgbench/x.sql (exactly the SQL the endpoint runs) with as many
+#         clients as bazaar's database pool — what the database costs here
+# A ratio fails only when it misses its target by more than the spread of the baseline's own runs
+# ((max − min) / median); p99 bounds, idle RSS and start-to-ready time are absolute. Exit status 1 when
+# any target is missed.
+#
+# Settings (environment): BENCH_DURATION (5s), BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (2),
+# BENCH_PAIRS (3), BENCH_WARMUP (2s), BENCH_BAZAAR_PORT (18080), BENCH_HELLO_PORT (18081).
+# To add a scenario: one `scenario` line in main() below (and for P(x) a bench/pgbench/x.sql).
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$BAZAAR_ROOT"
+
+DURATION=${BENCH_DURATION:-5s}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+WRK_THREADS=${BENCH_WRK_THREADS:-2}
+PAIRS=${BENCH_PAIRS:-3}
+WARMUP=${BENCH_WARMUP:-2s}
+BAZAAR_PORT=${BENCH_BAZAAR_PORT:-18080}
+HELLO_PORT=${BENCH_HELLO_PORT:-18081}
+THREADS=$(nproc)
+BENCH_DB=bazaar_bench
+BIN=$BAZAAR_ROOT/build/release/bazaar
+HELLO_BIN=$BAZAAR_ROOT/build/release/bench/bazaar_bench_hello
+LOG_DIR=$BAZAAR_LOCAL/logs
+PGBENCH_DEFINES=()            # extra pgbench arguments for P(x) scripts, e.g. (-D products=1000)
+
+BAZAAR_PID=
+HELLO_PID=
+STARTED_SERVICES=0
+FAILED=0
+ROWS=()
+
+# ------------------------------------------------------------------------------------------ processes
+
+stop_pid() {
+  local pid=$1
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  if ! wait_until 15 eval "! pid_alive $pid"; then
+    warn "pid $pid did not stop within 15 s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  stop_pid "$BAZAAR_PID"
+  stop_pid "$HELLO_PID"
+  if [[ $STARTED_SERVICES == 1 ]]; then
+    "$BAZAAR_ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Polls URL until it answers 2xx; fails after 15 s or when process PID exits. Sets READY_NS.
+wait_http() {
+  local url=$1 pid=$2 deadline=$(($(date +%s%N) + 15000000000))
+  until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
+    pid_alive "$pid" || return 1
+    (($(date +%s%N) < deadline)) || return 1
+    sleep 0.01
+  done
+  READY_NS=$(date +%s%N)
+}
+
+start_bazaar() {
+  local log=$LOG_DIR/bench-bazaar.log t0
+  port_open "$BAZAAR_PORT" && die "port $BAZAAR_PORT is already in use"
+  t0=$(date +%s%N)
+  BAZAAR_HTTP__LISTEN=127.0.0.1:$BAZAAR_PORT BAZAAR_HTTPS__LISTEN='' BAZAAR_ADMIN__LISTEN='' \
+    BAZAAR_HTTP__THREADS=$THREADS BAZAAR_RATE_LIMIT__ENABLED=false BAZAAR_LOG__LEVEL=warn \
+    "$BIN" serve >"$log" 2>&1 &
+  BAZAAR_PID=$!
+  if ! wait_http "http://127.0.0.1:$BAZAAR_PORT/readyz" "$BAZAAR_PID"; then
+    tail -n 20 "$log" >&2
+    die "bazaar serve did not become ready (log: $log)"
+  fi
+  READY_MS=$(((READY_NS - t0) / 1000000))
+}
+
+start_hello() {
+  local log=$LOG_DIR/bench-hello.log
+  port_open "$HELLO_PORT" && die "port $HELLO_PORT is already in use"
+  "$HELLO_BIN" "$HELLO_PORT" "$THREADS" >"$log" 2>&1 &
+  HELLO_PID=$!
+  wait_http "http://127.0.0.1:$HELLO_PORT/" "$HELLO_PID" || die "the baseline server did not start (log: $log)"
+}
+
+# -------------------------------------------------------------------------------------------- runners
+
+# ms VALUE_WITH_UNIT is done in awk below; wrk prints latencies as 812.00us, 1.20ms, 2.00s, 1.00m.
+# run_wrk TARGET PORT DURATION → "req/s p50_ms p99_ms non_2xx_3xx socket_errors"
+# TARGET is a path ("/healthz") or a Lua script (bench/lua/x.lua) that builds the requests itself.
+run_wrk() {
+  local target=$1 port=$2 duration=$3 url out
+  local -a args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -d"$duration" --latency)
+  if [[ $target == *.lua ]]; then
+    args+=(-s "$target")
+    url=http://127.0.0.1:$port/
+  else
+    url=http://127.0.0.1:$port$target
+  fi
+  out=$(wrk "${args[@]}" "$url" 2>&1) || { printf '%s\n' "$out" >&2; die "wrk failed against $url"; }
+  printf '%s\n' "$out" >>"$LOG_DIR/bench-wrk.log"
+  awk '
+    function ms(v,  n) {
+      n = v + 0
+      if (v ~ /us$/) return n / 1000
+      if (v ~ /ms$/) return n
+      if (v ~ /m$/)  return n * 60000
+      if (v ~ /h$/)  return n * 3600000
+      if (v ~ /s$/)  return n * 1000
+      return n
+    }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /^Requests\/sec:/ { rps = $2 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    /Socket errors:/ { errors = $4 + $6 + $8 + $10 }
+    END {
+      if (rps == "") exit 1
+      printf "%s %.3f %.3f %d %d\n", rps, p50, p99, bad, errors
+    }' <<<"$out" || die "could not parse wrk output against $url"
+}
+
+to_seconds() {
+  local d=$1
+  case $d in
+    *ms) echo 1 ;;
+    *s) echo "${d%s}" ;;
+    *m) echo $((${d%m} * 60)) ;;
+    *h) echo $((${d%h} * 3600)) ;;
+    *) echo "$d" ;;
+  esac
+}
+
+# run_pgbench X DURATION → "tps" of bench/pgbench/X.sql with as many clients as bazaar's pool.
+run_pgbench() {
+  local file=bench/pgbench/$1.sql clients=$POOL_SIZE jobs out tps
+  jobs=$((clients < 2 ? clients : 2))
+  [[ -f $file ]] || die "no pgbench script $file"
+  out=$(pgbench -n -M prepared -c "$clients" -j "$jobs" -T "$(to_seconds "$2")" -f "$file" \
+    "${PGBENCH_DEFINES[@]}" -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" "$BENCH_DB" 2>&1) \
+    || { printf '%s\n' "$out" >&2; die "pgbench failed on $file"; }
+  printf '%s\n' "$out" >>"$LOG_DIR/bench-pgbench.log"
+  tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
+  [[ -n $tps ]] || die "could not parse pgbench output for $file"
+  echo "$tps"
+}
+
+# run_baseline KIND TARGET DURATION → throughput of the baseline (H: req/s, P(x): tps)
+run_baseline() {
+  local kind=$1 target=$2 duration=$3 out
+  case $kind in
+    H) out=$(run_wrk "$target" "$HELLO_PORT" "$duration"); echo "${out%% *}" ;;
+    P\(*\)) kind=${kind#P(}; run_pgbench "${kind%)}" "$duration" ;;
+    *) die "unknown baseline kind '$kind' (H or P(x))" ;;
+  esac
+}
+
+# ------------------------------------------------------------------------------------------- results
+
+median() {
+  printf '%s\n' "$@" | sort -g \
+    | awk '{ v[NR] = $1 } END { printf "%.6f\n", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+percent() { awk "BEGIN { printf \"%.0f%%\", 100 * $1 }"; }
+is_true() { [[ $(awk "BEGIN { print ($1) ? 1 : 0 }") == 1 ]]; }
+
+# row NAME BAZAAR BASELINE RATIO TARGET P50 P99 VERDICT
+row() {
+  local IFS=$'\x1f'   # a separator that keeps empty fields
+  ROWS+=("$*")
+  [[ $8 == FAIL* ]] && FAILED=1
+  return 0
+}
+
+print_table() {
+  local fmt='%-24s %13s %16s %7s  %-26s %9s %9s  %s\n' line
+  echo
+  # shellcheck disable=SC2059
+  printf "$fmt" scenario "bazaar" "baseline" ratio target p50 p99 verdict
+  # shellcheck disable=SC2059
+  printf "$fmt" "$(printf '%.0s-' {1..24})" "-------------" "----------------" "-------" \
+    "--------------------------" "---------" "---------" "-------"
+  for line in "${ROWS[@]}"; do
+    IFS=$'\x1f' read -r -a f <<<"$line"
+    # shellcheck disable=SC2059
+    printf "$fmt" "${f[@]}"
+  done
+  echo
+}
+
+# scenario NAME URL_OR_LUA BASELINE_KIND TARGET_RATIO P99_MS
+#   NAME            label in the table, e.g. "GET /healthz"
+#   URL_OR_LUA      path on bazaar ("/healthz") or a wrk Lua script (bench/lua/x.lua)
+#   BASELINE_KIND   H (the hello server; it gets the same requests) or P(x) (pgbench on bench/pgbench/x.sql)
+#   TARGET_RATIO    bazaar req/s ÷ baseline throughput must reach this (within the baseline's spread)
+#   P99_MS          bound on bazaar's median p99 latency in milliseconds
+scenario() {
+  local name=$1 target=$2 kind=$3 want=$4 p99_max=$5 i out
+  local -a rps=() p50s=() p99s=() base=()
+  local bad=0 errors=0 r p50 p99 nb ne
+  info "$name: warm-up, then $PAIRS pairs (bazaar, $kind) × $DURATION at $CONNECTIONS connections"
+  run_wrk "$target" "$BAZAAR_PORT" "$WARMUP" >/dev/null
+  run_baseline "$kind" "$target" "$WARMUP" >/dev/null
+  for ((i = 1; i <= PAIRS; i++)); do
+    out=$(run_wrk "$target" "$BAZAAR_PORT" "$DURATION")
+    read -r r p50 p99 nb ne <<<"$out"
+    rps+=("$r"); p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + nb)); errors=$((errors + ne))
+    out=$(run_baseline "$kind" "$target" "$DURATION")
+    base+=("$out")
+    info "  pair $i: bazaar $r req/s (p99 $p99 ms), baseline $out"
+  done
+
+  local m_rps m_base m_p50 m_p99 ratio spread floor verdict lo hi
+  m_rps=$(median "${rps[@]}"); m_base=$(median "${base[@]}")
+  m_p50=$(median "${p50s[@]}"); m_p99=$(median "${p99s[@]}")
+  lo=$(printf '%s\n' "${base[@]}" | sort -g | head -n 1); hi=$(printf '%s\n' "${base[@]}" | sort -g | tail -n 1)
+  ratio=$(calc "$m_rps / $m_base")
+  spread=$(calc "($hi - $lo) / $m_base")
+  floor=$(calc "$want * (1 - $spread)")
+  if ((bad > 0 || errors > 0)); then
+    verdict="FAIL ($bad non-2xx, $errors socket errors)"
+  elif is_true "$m_p99 > $p99_max"; then
+    verdict="FAIL (p99 > $p99_max ms)"
+  elif is_true "$ratio >= $want"; then
+    verdict="ok (spread $(percent "$spread"))"
+  elif is_true "$ratio >= $floor"; then
+    verdict="ok within noise (spread $(percent "$spread"))"
+  else
+    verdict="FAIL (spread $(percent "$spread"))"
+  fi
+  row "$name" "$(printf '%.0f' "$m_rps")" "$(printf '%.0f' "$m_base") $kind" "$(printf '%.2f' "$ratio")" \
+    ">= $want x $kind, p99 <= $p99_max ms" "$(printf '%.2f ms' "$m_p50")" "$(printf '%.2f ms' "$m_p99")" "$verdict"
+}
+
+# ------------------------------------------------------------------------------------------------ main
+
+main() {
+  command -v wrk >/dev/null || die "wrk not found (run scripts/setup.sh)"
+  mkdir -p "$LOG_DIR"
+  : >"$LOG_DIR/bench-wrk.log"
+  : >"$LOG_DIR/bench-pgbench.log"
+
+  "$BAZAAR_ROOT/scripts/setup.sh"
+  build_preset release bazaar bazaar_bench_hello
+  [[ -x $BIN && -x $HELLO_BIN ]] || die "missing $BIN or $HELLO_BIN"
+
+  if ! "$BAZAAR_ROOT/scripts/services.sh" status >/dev/null 2>&1; then STARTED_SERVICES=1; fi
+  "$BAZAAR_ROOT/scripts/services.sh" start >/dev/null
+
+  # bazaar's database pool size = pgbench's client count for P(x) baselines.
+  POOL_SIZE=${BAZAAR_DATABASE__POOL_SIZE:-$(python3 -c \
+    'import json, sys; print(json.load(open(sys.argv[1]))["database"]["pool_size"])' config/default.json)}
+
+  info "fresh database $BENCH_DB, migrated"
+  recreate_db "$BENCH_DB"
+  export BAZAAR_DATABASE__URL BAZAAR_REDIS__URL
+  BAZAAR_DATABASE__URL=$(db_url "$BENCH_DB")
+  BAZAAR_REDIS__URL=${BAZAAR_REDIS__URL:-$(redis_url)}
+  "$BIN" migrate >"$LOG_DIR/bench-migrate.log" 2>&1 || { cat "$LOG_DIR/bench-migrate.log" >&2; die "migrate failed"; }
+  # Scenarios that need data seed it here, e.g.: "$BIN" seed-demo --products 1000 >/dev/null
+
+  info "starting bazaar on 127.0.0.1:$BAZAAR_PORT and the baseline on 127.0.0.1:$HELLO_PORT ($THREADS threads each)"
+  start_bazaar
+  sleep 1   # idle: nothing has touched it but the readiness probe
+  local rss_kb
+  rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$BAZAAR_PID/status")
+  start_hello
+
+  echo "bazaar bench: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, wrk -t$WRK_THREADS" \
+    "-c$CONNECTIONS -d$DURATION, $PAIRS pairs, pool $POOL_SIZE, $(date -u +%FT%TZ)"
+
+  # ---- scenarios: NAME  URL_OR_LUA  BASELINE  TARGET_RATIO  P99_MS
+  scenario "GET /healthz" /healthz H 0.70 5
+
+  # ---- process figures (absolute targets)
+  local rss_mib verdict
+  rss_mib=$(calc "$rss_kb / 1024")
+  verdict=ok; is_true "$rss_mib > 30" && verdict=FAIL
+  row "idle RSS" "$(printf '%.1f MiB' "$rss_mib")" "" "" "<= 30 MiB" "" "" "$verdict"
+  verdict=ok; ((READY_MS > 1000)) && verdict=FAIL
+  row "start to ready" "$(printf '%d ms' "$READY_MS")" "" "" "<= 1000 ms, schema current" "" "" "$verdict"
+
+  print_table
+  if ((FAILED)); then
+    echo "bench: a target was missed (logs in .local/logs/bench-*.log)"
+    exit 1
+  fi
+  echo "bench: all targets met"
+}
+
+main "$@"
