@@ -80,7 +80,6 @@ Error overloaded(const WorkerPoolOptions& o, bool expired) {
 
 asio::awaitable<void> WorkerPool::run_erased(Job job) {
   std::exception_ptr failure;
-  bool accepted = true;
   co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
       [&](auto handler) {
         // The handler is move-only; std::function needs copies, so it travels in a shared_ptr.
@@ -89,7 +88,9 @@ asio::awaitable<void> WorkerPool::run_erased(Job job) {
           auto ex = asio::get_associated_executor(*shared);
           asio::post(ex, [shared]() mutable { std::move (*shared)(); });
         };
-        accepted = try_enqueue([&, resume](std::size_t worker, bool expired) {
+        // Once the job is queued, a worker may resume (and finish) this coroutine at any moment: nothing
+        // here may touch the coroutine frame after a successful try_enqueue.
+        const bool queued = try_enqueue([&, resume](std::size_t worker, bool expired) {
           try {
             if (expired) throw ErrorException(overloaded(options_, true));
             job(worker);
@@ -98,10 +99,12 @@ asio::awaitable<void> WorkerPool::run_erased(Job job) {
           }
           resume();
         });
-        if (!accepted) resume();
+        if (!queued) {
+          failure = std::make_exception_ptr(ErrorException(overloaded(options_, false)));
+          resume();
+        }
       },
       asio::use_awaitable);
-  if (!accepted) throw ErrorException(overloaded(options_, false));
   if (failure) std::rethrow_exception(failure);
 }
 
