@@ -40,7 +40,7 @@ function(bazaar_add_module name)
   set_property(GLOBAL APPEND PROPERTY BAZAAR_MODULES ${name})
   set_property(GLOBAL PROPERTY BAZAAR_DEPS_${name} "${arg_DEPENDS}")
   set_property(GLOBAL PROPERTY BAZAAR_CONSUMES_${name} "${arg_CONSUMES}")
-  set(BAZAAR_MODULE_TARGETS ${BAZAAR_MODULE_TARGETS} bazaar_${name} PARENT_SCOPE)
+  set_property(GLOBAL APPEND PROPERTY BAZAAR_MODULE_TARGETS bazaar_${name})
 endfunction()
 
 # Configure-time link check: every module target may link only the platform and the _api targets it

@@ -1,5 +1,7 @@
 #include "app/composition.hpp"
 
+#include <accounts/module.hpp>
+
 namespace bazaar::app {
 
 Application::~Application() {
@@ -10,8 +12,10 @@ Application::~Application() {
 std::unique_ptr<Application> compose(platform::Config config) {
   auto app = std::make_unique<Application>();
   app->platform = std::make_unique<platform::Platform>(std::move(config));
-  // Modules join here in dependency order (accounts, catalog, cart, orders, notifications), each with its
-  // own context and the facades of the modules it depends on.
+  // Modules join in dependency order, each with its own context and the facades of those it depends on.
+  auto& platform = *app->platform;
+  auto accounts = accounts::make_module(platform.context("accounts"));
+  app->modules.push_back(std::move(accounts));
   return app;
 }
 

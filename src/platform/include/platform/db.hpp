@@ -109,6 +109,20 @@ class Database {
   std::function<void()> on_events_committed_;
 };
 
+// A nullable text parameter: keep the object alive until the statement has executed.
+struct Nullable {
+  std::string value;
+  soci::indicator indicator = soci::i_null;
+  Nullable() = default;
+  explicit Nullable(const std::optional<std::string>& v) : value(v.value_or("")), indicator(v ? soci::i_ok : soci::i_null) {}
+};
+// `name` must be the caller's temporary: SOCI keeps a reference to it until the statement runs.
+inline auto use_nullable(Nullable& n, const std::string& name) { return soci::use(n.value, n.indicator, name); }
+inline std::optional<std::string> optional_string(const soci::row& r, std::size_t i) {
+  if (r.get_indicator(i) == soci::i_null) return std::nullopt;
+  return r.get<std::string>(i);
+}
+
 // SQLSTATE of a database exception ("23505"), or "" when it is not a PostgreSQL error.
 std::string sqlstate_of(const std::exception& e);
 bool is_unique_violation(const std::exception& e);

@@ -29,6 +29,10 @@ struct Command {
 // Rejects a principal whose token is still valid but who may no longer act (e.g. a suspended user).
 using PrincipalCheck = std::function<boost::asio::awaitable<Result<void>>(const http::Principal&)>;
 
+// What a module holds about one user, for the self-service data export (GET /api/v1/me/export). Each
+// module contributes its own section, so the exporting module never reaches into another's data.
+using PersonalDataExporter = std::function<boost::asio::awaitable<boost::json::value>(std::string user_id)>;
+
 class ModuleContext {
  public:
   ModuleContext(Platform& platform, std::string name) : platform_(platform), name_(std::move(name)) {}
@@ -48,6 +52,9 @@ class ModuleContext {
   boost::asio::awaitable<security::PasswordCheck> verify_password(std::string password, std::string phc);
   void add_principal_check(PrincipalCheck check);
   void add_command(Command command);
+  void add_personal_data(std::string section, PersonalDataExporter exporter);
+  // {"<section>": ..., ...} from every module that registered an exporter.
+  boost::asio::awaitable<boost::json::object> export_personal_data(std::string user_id);
 
  private:
   Platform& platform_;

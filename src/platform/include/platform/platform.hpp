@@ -53,6 +53,8 @@ class Platform {
   void add_principal_check(PrincipalCheck check);
   void add_command(Command command);
   const std::vector<Command>& commands() const;
+  void add_personal_data(std::string section, PersonalDataExporter exporter);
+  boost::asio::awaitable<boost::json::object> export_personal_data(std::string user_id);
   const std::vector<std::string>& schemas() const;
 
   struct Impl;

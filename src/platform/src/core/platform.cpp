@@ -108,6 +108,7 @@ struct Platform::Impl {
   OpenApi openapi;
   std::vector<PrincipalCheck> principal_checks;
   std::vector<Command> commands;
+  std::vector<std::pair<std::string, PersonalDataExporter>> personal_data;
   std::vector<std::string> schemas{"platform"};
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Server> server;
@@ -282,6 +283,16 @@ void Platform::add_command(Command command) { impl_->commands.push_back(std::mov
 const std::vector<Command>& Platform::commands() const { return impl_->commands; }
 const std::vector<std::string>& Platform::schemas() const { return impl_->schemas; }
 
+void Platform::add_personal_data(std::string section, PersonalDataExporter exporter) {
+  impl_->personal_data.emplace_back(std::move(section), std::move(exporter));
+}
+
+asio::awaitable<boost::json::object> Platform::export_personal_data(std::string user_id) {
+  boost::json::object out;
+  for (const auto& [section, exporter] : impl_->personal_data) out[section] = co_await exporter(user_id);
+  co_return out;
+}
+
 // ModuleContext: a narrow window onto the platform.
 const Config& ModuleContext::config() const { return platform_.config(); }
 Database& ModuleContext::db() { return platform_.db(); }
@@ -294,6 +305,12 @@ OpenApi& ModuleContext::openapi() { return platform_.openapi(); }
 const security::JwtService& ModuleContext::jwt() { return platform_.jwt(); }
 void ModuleContext::add_principal_check(PrincipalCheck check) { platform_.add_principal_check(std::move(check)); }
 void ModuleContext::add_command(Command command) { platform_.add_command(std::move(command)); }
+void ModuleContext::add_personal_data(std::string section, PersonalDataExporter exporter) {
+  platform_.add_personal_data(std::move(section), std::move(exporter));
+}
+asio::awaitable<boost::json::object> ModuleContext::export_personal_data(std::string user_id) {
+  return platform_.export_personal_data(std::move(user_id));
+}
 
 asio::awaitable<std::string> ModuleContext::hash_password(std::string password) {
   const auto& hasher = platform_.password_hasher();

@@ -1,3 +1,4 @@
+#include <platform/config.hpp>
 #include <platform/db.hpp>
 #include <platform/log.hpp>
 #include <platform/metrics.hpp>
@@ -12,23 +13,36 @@ namespace asio = boost::asio;
 
 namespace {
 
-// connect_timeout and TCP keepalives bound how long a dead server can hold a worker (an Asio timer
-// cannot interrupt a blocking libpq call, STYLE.md §4).
-std::string with_connection_defaults(const std::string& url) {
-  std::string out = url;
-  auto add = [&out](std::string_view key, std::string_view value) {
-    if (out.find(key) != std::string::npos) return;
-    const bool is_uri = out.rfind("postgres", 0) == 0 && out.find("://") != std::string::npos;
-    if (is_uri) {
-      out += out.find('?') == std::string::npos ? '?' : '&';
-      out += fmt::format("{}={}", key, value);
-    } else {
-      out += fmt::format(" {}={}", key, value);
+// SOCI mangles URI-style connection strings, so the URL (URI or key=value form) is parsed by libpq
+// itself and handed to SOCI as quoted key=value pairs. connect_timeout and TCP keepalives bound how long a
+// dead server can hold a worker (an Asio timer cannot interrupt a blocking libpq call, STYLE.md §4).
+std::string to_keyword_conninfo(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (!options) {
+    std::string message = error ? error : "unparseable";
+    if (error) PQfreemem(error);
+    throw ConfigError(fmt::format("database.url is not a valid PostgreSQL connection string: {}", message));
+  }
+  std::string out;
+  bool has_timeout = false, has_keepalive = false, has_name = false;
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (!o->val) continue;
+    const std::string_view key(o->keyword);
+    has_timeout = has_timeout || key == "connect_timeout";
+    has_keepalive = has_keepalive || key == "keepalives_idle";
+    has_name = has_name || key == "application_name";
+    std::string value;
+    for (const char* c = o->val; *c; ++c) {
+      if (*c == '\\' || *c == '\'') value.push_back('\\');
+      value.push_back(*c);
     }
-  };
-  add("connect_timeout", "3");
-  add("keepalives_idle", "30");
-  add("application_name", "bazaar");
+    out += fmt::format("{}='{}' ", key, value);
+  }
+  PQconninfoFree(options);
+  if (!has_timeout) out += "connect_timeout=3 ";
+  if (!has_keepalive) out += "keepalives_idle=30 ";
+  if (!has_name) out += "application_name=bazaar";
   return out;
 }
 
@@ -53,7 +67,7 @@ std::string sqlstate_of(const std::exception& e) {
 bool is_unique_violation(const std::exception& e) { return sqlstate_of(e) == "23505"; }
 
 Database::Database(DatabaseOptions options) : options_(std::move(options)) {
-  options_.url = with_connection_defaults(options_.url);
+  options_.url = to_keyword_conninfo(options_.url);
   sessions_.resize(options_.pool_size);
   WorkerPoolOptions pool_options;
   pool_options.name = "database";

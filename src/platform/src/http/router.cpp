@@ -50,6 +50,9 @@ struct Router::Node {
   };
   std::vector<ParamChild> params;  // typed ones before `any`, so {id:uuid} wins over {slug}
   std::map<Method, const Route*> methods;
+  // Root only: "shape METHOD" → pattern of every route, to refuse duplicates that differ only in the
+  // names of their parameters.
+  std::map<std::string, std::string, std::less<>> shapes;
 };
 
 Router::Router() : root_(std::make_unique<Node>()) {}
@@ -57,7 +60,9 @@ Router::~Router() = default;
 
 void Router::add(Method method, std::string pattern, Access access, Handler handler) {
   Node* node = root_.get();
+  std::string shape;  // the pattern without parameter names: "/users/{:any}"
   for (auto segment : split_path(pattern)) {
+    shape += '/';
     if (segment.size() >= 2 && segment.front() == '{' && segment.back() == '}') {
       auto inner = segment.substr(1, segment.size() - 2);
       std::string name(inner.substr(0, inner.find(':')));
@@ -72,6 +77,7 @@ void Router::add(Method method, std::string pattern, Access access, Handler hand
           throw std::invalid_argument("route " + pattern + ": unknown parameter type '" + std::string(t) + "'");
         }
       }
+      shape += type == ParamType::uuid ? "{:uuid}" : type == ParamType::integer ? "{:int}" : "{:any}";
       auto it = std::find_if(node->params.begin(), node->params.end(),
                              [&](const auto& p) { return p.type == type && p.name == name; });
       if (it == node->params.end()) {
@@ -83,52 +89,76 @@ void Router::add(Method method, std::string pattern, Access access, Handler hand
       }
       node = it->node.get();
     } else {
+      shape += segment;
       auto& child = node->literals[std::string(segment)];
       if (!child) child = std::make_unique<Node>();
       node = child.get();
     }
   }
   if (node->methods.count(method)) throw std::invalid_argument("route registered twice: " + pattern);
+  // The same shape under other parameter names could never be reached: refuse it too.
+  if (auto it = root_->shapes.find(shape + ' ' + std::string(to_string(method))); it != root_->shapes.end()) {
+    throw std::invalid_argument("route " + pattern + " duplicates " + it->second);
+  }
+  root_->shapes.emplace(shape + ' ' + std::string(to_string(method)), pattern);
   routes_.push_back(std::make_unique<Route>(Route{method, std::move(pattern), access, std::move(handler), true}));
   node->methods[method] = routes_.back().get();
 }
 
 namespace {
-const Router::Node* find_node(const Router::Node* node, const std::vector<std::string_view>& segments, std::size_t i,
-                              std::vector<std::pair<std::string, std::string>>& params);
-}
 
-RouteMatch Router::match(Method method, std::string_view path) const {
-  RouteMatch result;
-  const auto segments = split_path(path);
-  const Node* node = find_node(root_.get(), segments, 0, result.params);
-  if (!node || node->methods.empty()) {
-    result.params.clear();
-    return result;
-  }
-  for (const auto& [m, route] : node->methods) result.allowed.push_back(m);
-  auto it = node->methods.find(method == Method::head ? Method::get : method);
-  if (method == Method::head && it == node->methods.end()) it = node->methods.find(Method::head);
-  if (it != node->methods.end()) result.route = it->second;
-  return result;
-}
-
-namespace {
-const Router::Node* find_node(const Router::Node* node, const std::vector<std::string_view>& segments, std::size_t i,
-                              std::vector<std::pair<std::string, std::string>>& params) {
-  if (i == segments.size()) return node->methods.empty() ? nullptr : node;
+// Depth-first over the trie in priority order (literal, typed parameters, untyped parameter). Calls
+// visit(node, params) for every node that holds routes for the whole path; stops when visit returns true.
+template <class Visit>
+bool walk(const Router::Node* node, const std::vector<std::string_view>& segments, std::size_t i,
+          std::vector<std::pair<std::string, std::string>>& params, const Visit& visit) {
+  if (i == segments.size()) return !node->methods.empty() && visit(*node, params);
   const auto segment = segments[i];
   if (auto lit = node->literals.find(segment); lit != node->literals.end()) {
-    if (auto* found = find_node(lit->second.get(), segments, i + 1, params)) return found;
+    if (walk(lit->second.get(), segments, i + 1, params, visit)) return true;
   }
   for (const auto& p : node->params) {
     if (!matches_type(p.type, segment)) continue;
     params.emplace_back(p.name, std::string(segment));
-    if (auto* found = find_node(p.node.get(), segments, i + 1, params)) return found;
+    if (walk(p.node.get(), segments, i + 1, params, visit)) return true;
     params.pop_back();
   }
-  return nullptr;
+  return false;
 }
+
 }  // namespace
+
+// The first node (in priority order) with a route for the method wins. Without one, `allowed` is the union
+// of the methods of every node the path reaches: GET /x/{id:uuid} and POST /x/{slug} both answer for
+// /x/<uuid>, so neither hides the other.
+RouteMatch Router::match(Method method, std::string_view path) const {
+  RouteMatch result;
+  const auto segments = split_path(path);
+  const auto route_for = [method](const Node& node) -> const Route* {
+    auto it = node.methods.find(method == Method::head ? Method::get : method);
+    if (method == Method::head && it == node.methods.end()) it = node.methods.find(Method::head);
+    return it == node.methods.end() ? nullptr : it->second;
+  };
+  std::vector<std::pair<std::string, std::string>> params;
+  walk(root_.get(), segments, 0, params, [&](const Node& node, const auto& found) {
+    if (const Route* route = route_for(node)) {
+      result.route = route;
+      result.params = found;
+      return true;
+    }
+    return false;
+  });
+  if (result.route) return result;
+  walk(root_.get(), segments, 0, params, [&](const Node& node, const auto&) {
+    for (const auto& entry : node.methods) {
+      if (std::find(result.allowed.begin(), result.allowed.end(), entry.first) == result.allowed.end()) {
+        result.allowed.push_back(entry.first);
+      }
+    }
+    return false;
+  });
+  std::sort(result.allowed.begin(), result.allowed.end());
+  return result;
+}
 
 }  // namespace bazaar::platform::http
