@@ -28,7 +28,8 @@ function(bazaar_add_module name)
 
   if(arg_TESTS)
     add_library(${name}_tests OBJECT ${arg_TESTS})
-    target_include_directories(${name}_tests PRIVATE "${dir}/src" "${PROJECT_SOURCE_DIR}/tests")
+    # src/ for the composition root (app/composition.hpp), which tests/support/test_env.hpp includes.
+    target_include_directories(${name}_tests PRIVATE "${dir}/src" "${PROJECT_SOURCE_DIR}/tests" "${PROJECT_SOURCE_DIR}/src")
     target_link_libraries(${name}_tests PRIVATE bazaar_${name} bazaar_platform bazaar_test_support_api)
     foreach(other IN LISTS arg_DEPENDS arg_CONSUMES)
       target_link_libraries(${name}_tests PRIVATE ${other}_api)

@@ -9,6 +9,7 @@
 #include <platform/platform.hpp>
 
 #include <doctest/doctest.h>
+#include <libpq-fe.h>
 #include <soci/postgresql/soci-postgresql.h>
 
 #include <atomic>
@@ -39,8 +40,29 @@ DatabaseOptions options(std::size_t pool_size = 2, std::size_t max_queue = 64,
   return DatabaseOptions{testing::database_url(), pool_size, max_queue, acquire_timeout, statement_timeout};
 }
 
+// A direct connection of its own. SOCI does not take URI-style URLs, so libpq turns the test URL into
+// key='value' pairs first.
 std::unique_ptr<soci::session> connect() {
-  return std::make_unique<soci::session>(soci::postgresql, testing::database_url());
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(testing::database_url().c_str(), &error);
+  if (!options) {
+    if (error) PQfreemem(error);
+    throw std::runtime_error("BAZAAR_TEST_DATABASE_URL is not a valid connection string");
+  }
+  std::string conninfo;
+  for (PQconninfoOption* o = options; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string value;
+    for (const char* c = o->val; *c; ++c) {
+      if (*c == '\\' || *c == '\'') value.push_back('\\');
+      value.push_back(*c);
+    }
+    conninfo += std::string(conninfo.empty() ? "" : " ") + o->keyword + "='" + value + "'";
+  }
+  PQconninfoFree(options);
+  auto session = std::make_unique<soci::session>(soci::postgresql, conninfo);
+  *session << "SET client_min_messages TO warning";  // no "drop cascades to ..." notices on stderr
+  return session;
 }
 
 void ensure_rows_table(Database& db) {

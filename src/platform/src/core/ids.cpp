@@ -2,7 +2,9 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -13,14 +15,28 @@
 namespace bazaar::platform {
 
 std::string new_uuid_v7() {
-  // RFC 9562 §5.7: 48-bit Unix milliseconds, version 7, 74 random bits.
+  // RFC 9562 §5.7: 48-bit Unix milliseconds, version 7, 12 bits rand_a, 62 bits rand_b. rand_a is a counter
+  // (§6.2, method 1) seeded randomly each millisecond, so ids made by this process are strictly increasing
+  // even within one millisecond or when the clock steps back: "ORDER BY id" is creation order, which
+  // newest-first lists and keyset pagination rely on.
   std::array<unsigned char, 16> b{};
   if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  static std::atomic<std::uint64_t> last{0};  // (milliseconds << 12) | counter of the latest id
   const auto ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
-  for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(ms >> (40 - 8 * i));
-  b[6] = static_cast<unsigned char>(0x70 | (b[6] & 0x0F));
+  // The seed leaves the counter's top bit clear: at least 2048 ids per millisecond before it carries into
+  // the timestamp (borrowing a millisecond from the future, as §6.2 allows).
+  const std::uint64_t seeded = (ms << 12) | ((static_cast<std::uint64_t>(b[6]) << 8 | b[7]) & 0x7FF);
+  std::uint64_t previous = last.load(std::memory_order_relaxed);
+  std::uint64_t next = 0;
+  do {
+    next = std::max(seeded, previous + 1);
+  } while (!last.compare_exchange_weak(previous, next, std::memory_order_relaxed));
+  const std::uint64_t stamp = next >> 12;
+  for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<unsigned char>(stamp >> (40 - 8 * i));
+  b[6] = static_cast<unsigned char>(0x70 | ((next >> 8) & 0x0F));
+  b[7] = static_cast<unsigned char>(next & 0xFF);
   b[8] = static_cast<unsigned char>(0x80 | (b[8] & 0x3F));
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

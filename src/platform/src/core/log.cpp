@@ -64,12 +64,23 @@ bool is_secret_key(std::string_view key) {
   return false;
 }
 
+namespace {
+// Secrets hide in nested objects and in objects inside arrays (a list of headers, of credentials).
+void redact_nested(boost::json::value& v) {
+  if (v.is_object()) {
+    redact(v.as_object());
+  } else if (v.is_array()) {
+    for (auto& element : v.as_array()) redact_nested(element);
+  }
+}
+}  // namespace
+
 void redact(boost::json::object& fields) {
   for (auto& kv : fields) {
     if (is_secret_key(kv.key())) {
       kv.value() = "[redacted]";
-    } else if (kv.value().is_object()) {
-      redact(kv.value().as_object());
+    } else {
+      redact_nested(kv.value());
     }
   }
 }

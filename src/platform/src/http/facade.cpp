@@ -74,8 +74,11 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
   if (query.empty()) return std::nullopt;
   auto params = boost::urls::parse_query(query);
   if (!params) return std::nullopt;
+  // Keys and values are percent-decoded, '+' is a space (HTML forms, URLSearchParams).
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
   for (const auto& p : *params) {
-    if (p.key == name) return std::string(p.value);
+    if (p.key.decode(opts) == name) return p.value.decode(opts);
   }
   return std::nullopt;
 }
