@@ -388,6 +388,14 @@ asio::awaitable<std::optional<Address>> Service::address(std::string user_id, st
   co_return co_await ctx_.db().run([&](soci::session& s) { return repo::find_address(s, user_id, address_id); });
 }
 
+Result<Address> Service::validate_address(const boost::json::object& fields, const std::string& field_prefix) const {
+  platform::FieldReader r(fields, field_prefix);
+  Address a;
+  read_address(r, a, false);
+  if (!r.ok()) return r.error();
+  return a;
+}
+
 asio::awaitable<std::vector<UserContact>> Service::admins() {
   co_return co_await ctx_.db().run([](soci::session& s) { return repo::active_admins(s); });
 }

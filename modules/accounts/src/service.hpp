@@ -94,6 +94,7 @@ class Service final : public Directory {
   asio::awaitable<std::optional<UserContact>> contact(std::string user_id) override;
   asio::awaitable<std::optional<Address>> address(std::string user_id, std::string address_id) override;
   asio::awaitable<std::vector<UserContact>> admins() override;
+  Result<Address> validate_address(const boost::json::object& fields, const std::string& field_prefix) const override;
 
  private:
   asio::awaitable<Result<void>> limit(std::string key, std::int64_t limit, std::chrono::seconds window);

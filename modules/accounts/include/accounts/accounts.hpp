@@ -1,7 +1,10 @@
 #pragma once
 // The accounts module's facade: what other modules may ask about users. Plain values cross this
 // boundary; every call could become a network call later.
+#include <platform/error.hpp>
+
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include <optional>
 #include <string>
@@ -40,6 +43,10 @@ class Directory {
   virtual boost::asio::awaitable<std::optional<Address>> address(std::string user_id, std::string address_id) = 0;
   // Every active admin (recipients of operational notices such as low stock).
   virtual boost::asio::awaitable<std::vector<UserContact>> admins() = 0;
+  // Validates Address fields given inline (e.g. a checkout's shipping address) by the same rules as saved
+  // addresses; 422 field errors are prefixed with `field_prefix`. Pure: no I/O.
+  virtual platform::Result<Address> validate_address(const boost::json::object& fields,
+                                                     const std::string& field_prefix) const = 0;
 };
 
 }  // namespace bazaar::accounts

@@ -123,6 +123,20 @@ inline std::optional<std::string> optional_string(const soci::row& r, std::size_
   return r.get<std::string>(i);
 }
 
+// A PostgreSQL array literal ({"a","b\"c"}) for binding a list as one text parameter, cast in SQL with
+// CAST(:p AS text[]) / uuid[] / int[] / bigint[]. Batches become one statement (unnest) instead of N.
+std::string to_pg_array(const std::vector<std::string>& items);
+template <class Int>
+std::string to_pg_int_array(const std::vector<Int>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out += std::to_string(items[i]);
+  }
+  out.push_back('}');
+  return out;
+}
+
 // SQLSTATE of a database exception ("23505"), or "" when it is not a PostgreSQL error.
 std::string sqlstate_of(const std::exception& e);
 bool is_unique_violation(const std::exception& e);

@@ -66,6 +66,21 @@ std::string sqlstate_of(const std::exception& e) {
 
 bool is_unique_violation(const std::exception& e) { return sqlstate_of(e) == "23505"; }
 
+std::string to_pg_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out.push_back('"');
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
 Database::Database(DatabaseOptions options) : options_(std::move(options)) {
   options_.url = to_keyword_conninfo(options_.url);
   sessions_.resize(options_.pool_size);
@@ -89,6 +104,8 @@ soci::session& Database::session_for(std::size_t worker) {
   if (!slot) {
     try {
       slot = std::make_unique<soci::session>(soci::postgresql, options_.url);
+      // A session-wide deadline instead of SET LOCAL per transaction: one round trip less per transaction.
+      *slot << fmt::format("SET statement_timeout = {}", options_.statement_timeout.count());
     } catch (const std::exception& e) {
       throw ErrorException(database_unavailable(fmt::format("connect failed: {}", e.what())));
     }
@@ -119,7 +136,6 @@ void Database::in_transaction(soci::session& s, const std::function<void(Tx&)>& 
     Tx tx(s);
     s.begin();
     try {
-      s << fmt::format("SET LOCAL statement_timeout = {}", options_.statement_timeout.count());
       f(tx);
       s.commit();
     } catch (const std::exception& e) {
@@ -174,16 +190,20 @@ void Database::register_metrics(Metrics& metrics) {
 
 void Tx::publish(const Event& event) {
   const std::string payload = boost::json::serialize(event.payload);
+  // One round trip: the insert, and a NOTIFY that wakes other instances' dispatchers at commit (NOTIFY
+  // is transactional, and repeated identical notifications in one transaction are folded into one).
+  int notified = 0;
   session_ << R"sql(
-      INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
-      VALUES (:id, :type, :version, :aggregate_id, CAST(:payload AS jsonb), CAST(:occurred_at AS timestamptz)))sql",
-      soci::use(event.id), soci::use(event.type), soci::use(event.version), soci::use(event.aggregate_id),
-      soci::use(payload), soci::use(event.occurred_at);
-  if (!published_) {
-    // Wakes dispatchers of other instances at commit (NOTIFY is transactional).
-    session_ << "SELECT pg_notify('bazaar_events', '')";
-    published_ = true;
-  }
+      WITH added AS (
+        INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
+        VALUES (CAST(:id AS uuid), :type, :version, :aggregate_id, CAST(:payload AS jsonb),
+                CAST(:occurred_at AS timestamptz))
+        RETURNING id)
+      SELECT count(*) FROM (SELECT pg_notify('bazaar_events', '') FROM added) notified)sql",
+      soci::use(event.id, "id"), soci::use(event.type, "type"), soci::use(event.version, "version"),
+      soci::use(event.aggregate_id, "aggregate_id"), soci::use(payload, "payload"),
+      soci::use(event.occurred_at, "occurred_at"), soci::into(notified);
+  published_ = true;
 }
 
 }  // namespace bazaar::platform

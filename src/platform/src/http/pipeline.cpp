@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
+#include "request_id.hpp"
 
+#include <platform/db.hpp>
 #include <platform/ids.hpp>
 #include <platform/log.hpp>
 
@@ -8,14 +10,9 @@
 #include <chrono>
 #include <random>
 
-namespace bazaar::platform {
-
-using http::Next;
-using http::Reply;
-using http::Request;
+namespace bazaar::platform::http {
 
 namespace {
-
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -23,12 +20,28 @@ bool sane_request_id(std::string_view id) {
   }
   return true;
 }
+}  // namespace
 
 std::string generate_request_id() {
   // Not a secret, only unique: a per-thread PRNG seeded from the OS is plenty and costs nanoseconds.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}", rng());
 }
+
+std::string request_id_for(const Request& rq) {
+  auto client_id = rq.header("X-Request-Id");
+  return client_id && sane_request_id(*client_id) ? std::string(*client_id) : generate_request_id();
+}
+
+}  // namespace bazaar::platform::http
+
+namespace bazaar::platform {
+
+using http::Next;
+using http::Reply;
+using http::Request;
+
+namespace {
 
 void add_security_headers(Reply& reply) {
   reply.headers.set("X-Content-Type-Options", "nosniff");
@@ -58,8 +71,7 @@ bool is_admin_path(std::string_view path) {
 http::Middleware request_context(Metrics& metrics) {
   return [&metrics](Request& rq, const Next& next) -> boost::asio::awaitable<Reply> {
     const auto started = std::chrono::steady_clock::now();
-    auto client_id = rq.header("X-Request-Id");
-    rq.request_id = client_id && sane_request_id(*client_id) ? std::string(*client_id) : generate_request_id();
+    rq.request_id = http::request_id_for(rq);
     Reply reply;
     try {
       reply = co_await next(rq);
@@ -69,9 +81,18 @@ http::Middleware request_context(Metrics& metrics) {
       }
       reply = http::problem(e.error(), rq);
     } catch (const std::exception& e) {
-      // A bug or an infrastructure failure: details to the log, never to the client.
-      log::error("unhandled exception", {{"request_id", rq.request_id}, {"route", rq.route}, {"error", e.what()}});
-      reply = http::problem(Error::internal_error(e.what()), rq);
+      const auto state = sqlstate_of(e);
+      if (state.rfind("22", 0) == 0) {  // data exception: PostgreSQL could not take a value the client sent
+        log::info("data exception", {{"request_id", rq.request_id}, {"sqlstate", state}, {"error", e.what()}});
+        reply = http::problem(
+            Error::validation(std::vector<FieldError>{}, "A value in the request is malformed or out of range."), rq);
+      } else if (state == "23505") {  // a unique key the handler did not expect to clash (a race)
+        reply = http::problem(Error::conflict("conflict", "The request conflicts with the current state."), rq);
+      } else {
+        // A bug or an infrastructure failure: details to the log, never to the client.
+        log::error("unhandled exception", {{"request_id", rq.request_id}, {"route", rq.route}, {"error", e.what()}});
+        reply = http::problem(Error::internal_error(e.what()), rq);
+      }
     }
     reply.headers.set("X-Request-Id", rq.request_id);
     add_security_headers(reply);

@@ -3,6 +3,8 @@
 // tcp_stream deadlines, cancellation for shutdown.
 #include "server.hpp"
 
+#include "request_id.hpp"
+
 #include <platform/log.hpp>
 #include <platform/metrics.hpp>
 
@@ -212,11 +214,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     --self->connections;
   }
 
+  // An answer before the request could be parsed (400, 413): the connection is closed after it.
   template <class Stream>
   asio::awaitable<void> write_error(Stream& stream, int version, const Error& error) {
     http::Request rq;
-    rq.request_id = "-";
+    rq.request_id = http::generate_request_id();
     http::Reply reply = http::problem(error, rq);
+    reply.headers.set("X-Request-Id", rq.request_id);
     reply.headers.set("Connection", "close");
     co_await write_reply(stream, version, false, false, reply);
   }
@@ -324,23 +328,33 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       const bool head = parser.get().method() == bhttp::verb::head;
       bool keep_alive = parser.get().keep_alive();
       http::Request rq = to_request(parser.release(), ip, spec);
-      http::Reply reply = co_await handle(rq);
-      keep_alive = keep_alive && !stopping;
-      if (!co_await write_reply(stream, version, keep_alive, head, reply)) co_return;
-      if (!keep_alive) co_return;
+      bool written = false;
+      {
+        // In flight until the reply is written, so that a graceful shutdown waits for the reply too.
+        InFlight guard(in_flight);
+        http::Reply reply = co_await handle(rq);
+        keep_alive = keep_alive && !stopping;
+        written = co_await write_reply(stream, version, keep_alive, head, reply);
+      }
+      if (!written || !keep_alive) co_return;
     }
   }
 
+  struct InFlight {
+    std::atomic<std::size_t>& n;
+    explicit InFlight(std::atomic<std::size_t>& c) : n(c) { ++n; }
+    ~InFlight() { --n; }
+    InFlight(const InFlight&) = delete;
+    InFlight& operator=(const InFlight&) = delete;
+  };
+
   asio::awaitable<http::Reply> handle(http::Request& rq) {
-    struct InFlight {
-      std::atomic<std::size_t>& n;
-      explicit InFlight(std::atomic<std::size_t>& c) : n(c) { ++n; }
-      ~InFlight() { --n; }
-    } guard(in_flight);
     if (in_flight.load() > options.max_in_flight) {
       overloaded_requests.inc();
-      rq.request_id = "-";
-      co_return http::problem(Error::unavailable("The server is overloaded; try again shortly.", 1), rq);
+      rq.request_id = http::request_id_for(rq);
+      http::Reply reply = http::problem(Error::unavailable("The server is overloaded; try again shortly.", 1), rq);
+      reply.headers.set("X-Request-Id", rq.request_id);
+      co_return reply;
     }
     co_return co_await handler(rq);  // the pipeline catches everything a handler throws
   }

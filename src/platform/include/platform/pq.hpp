@@ -1,0 +1,77 @@
+#pragma once
+// libpq on a pooled SOCI session, for the hot paths SOCI handles poorly: a parameterised query is exactly
+// one round trip (PQexecParams, planned for the actual values), a hot statement is prepared once per
+// connection and then executed with PQexecPrepared (one round trip, planned once: DESIGN.md "prepare hot
+// statements once per connection"), and results are read as text without per-column conversions.
+// Parameters are written $1, $2, ... in the SQL; Params::add returns the placeholder for a value.
+// Errors are thrown as soci::postgresql_soci_error carrying the SQLSTATE, so that the platform's error
+// mapping (is_unique_violation, statement timeouts, lost connections) applies unchanged.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+struct pg_result;
+
+namespace bazaar::platform::pq {
+
+// Text parameters; NULL is nullopt. Values are copied in, so temporaries are fine.
+class Params {
+ public:
+  std::string add(std::string value);  // returns "$<n>"
+  std::string add(std::int64_t value);
+  std::string add_null();
+  std::string add(const std::optional<std::string>& value);
+  std::size_t size() const { return values_.size(); }
+  // Pointers for libpq, valid while this object lives unchanged.
+  std::vector<const char*> pointers() const;
+
+ private:
+  std::vector<std::optional<std::string>> values_;
+};
+
+// A result set, read as text. Row and column indexes are zero-based.
+class Result {
+ public:
+  explicit Result(pg_result* result);
+  int rows() const;
+  int columns() const;
+  bool is_null(int row, int column) const;
+  std::string_view text(int row, int column) const;  // "" for NULL
+  std::string string(int row, int column) const { return std::string(text(row, column)); }
+  std::optional<std::string> optional(int row, int column) const;
+  std::int64_t integer(int row, int column) const;  // throws std::runtime_error when not an integer
+  bool boolean(int row, int column) const;          // PostgreSQL's 't'
+  std::int64_t affected_rows() const;
+
+ private:
+  struct Clear {
+    void operator()(pg_result* r) const;
+  };
+  std::unique_ptr<pg_result, Clear> result_;
+};
+
+// Runs one statement: one round trip.
+Result exec(soci::session& s, std::string_view sql, const Params& params = {});
+
+// A statement prepared once per connection. `name` must be unique in the process for this SQL text
+// (e.g. "catalog_product_by_id_v1").
+struct Prepared {
+  const char* name;
+  const char* sql;
+};
+
+// Executes `statement`, preparing it first on a connection that has not seen it yet.
+Result exec_prepared(soci::session& s, const Prepared& statement, const Params& params = {});
+
+// A PostgreSQL array literal of text elements ('{"a","b\"c"}'), for `CAST($1 AS text[])` and unnest().
+std::string array_literal(const std::vector<std::string>& elements);
+std::string array_literal(const std::vector<std::int64_t>& elements);
+
+}  // namespace bazaar::platform::pq

@@ -1,0 +1,193 @@
+#include <platform/pq.hpp>
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace bazaar::platform::pq {
+
+namespace {
+
+PGconn* connection_of(soci::session& s) {
+  auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+  if (backend == nullptr || backend->conn_ == nullptr) throw soci::soci_error("no database connection");
+  return backend->conn_;
+}
+
+bool succeeded(const PGresult* r) {
+  const auto status = PQresultStatus(r);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+std::string sqlstate(const PGresult* r) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  return state ? state : "";
+}
+
+[[noreturn]] void raise(PGconn* conn, const PGresult* r) {
+  std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  const std::string state = sqlstate(r);
+  // An empty SQLSTATE (connection trouble) becomes "08006" so that callers see a connection failure.
+  throw soci::postgresql_soci_error(message, state.size() == 5 ? state.c_str() : "08006");
+}
+
+Result checked(PGconn* conn, PGresult* r) {
+  Result result(r);  // owns r from here on, also when we throw
+  if (r == nullptr || !succeeded(r)) raise(conn, r);
+  return result;
+}
+
+// Which statements each connection of this thread has prepared. A pooled session never crosses threads,
+// and the backend pid tells a reconnected session (which may reuse the old PGconn's address) apart.
+struct PreparedOnConnection {
+  int backend_pid = 0;
+  std::unordered_set<std::string> names;
+};
+thread_local std::unordered_map<PGconn*, PreparedOnConnection> prepared_registry;
+
+std::unordered_set<std::string>& prepared_names(PGconn* conn) {
+  // Entries of closed connections are never looked up again; a reconnecting pool must not grow this
+  // forever. Forgetting is harmless: preparing a known name again is tolerated below.
+  if (prepared_registry.size() > 64 && !prepared_registry.contains(conn)) prepared_registry.clear();
+  auto& entry = prepared_registry[conn];
+  const int pid = PQbackendPID(conn);
+  if (entry.backend_pid != pid) {
+    entry.backend_pid = pid;
+    entry.names.clear();
+  }
+  return entry.names;
+}
+
+void prepare(PGconn* conn, const Prepared& st, int n_params) {
+  PGresult* r = PQprepare(conn, st.name, st.sql, n_params, nullptr);
+  // 42P05: this connection prepared it before the registry forgot; a name always stands for one SQL text.
+  if (r != nullptr && !succeeded(r) && sqlstate(r) == "42P05" && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+    PQclear(r);
+  } else {
+    checked(conn, r);
+  }
+  prepared_names(conn).insert(st.name);
+}
+
+}  // namespace
+
+std::string Params::add(std::string value) {
+  values_.emplace_back(std::move(value));
+  return "$" + std::to_string(values_.size());
+}
+
+std::string Params::add(std::int64_t value) { return add(std::to_string(value)); }
+
+std::string Params::add_null() {
+  values_.emplace_back(std::nullopt);
+  return "$" + std::to_string(values_.size());
+}
+
+std::string Params::add(const std::optional<std::string>& value) { return value ? add(*value) : add_null(); }
+
+std::vector<const char*> Params::pointers() const {
+  std::vector<const char*> out;
+  out.reserve(values_.size());
+  for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
+  return out;
+}
+
+void Result::Clear::operator()(pg_result* r) const { PQclear(r); }
+
+Result::Result(pg_result* result) : result_(result) {}
+
+int Result::rows() const { return PQntuples(result_.get()); }
+int Result::columns() const { return PQnfields(result_.get()); }
+bool Result::is_null(int row, int column) const { return PQgetisnull(result_.get(), row, column) == 1; }
+
+std::string_view Result::text(int row, int column) const {
+  return std::string_view(PQgetvalue(result_.get(), row, column),
+                          static_cast<std::size_t>(PQgetlength(result_.get(), row, column)));
+}
+
+std::optional<std::string> Result::optional(int row, int column) const {
+  if (is_null(row, column)) return std::nullopt;
+  return string(row, column);
+}
+
+std::int64_t Result::integer(int row, int column) const {
+  const auto t = text(row, column);
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (ec != std::errc() || end != t.data() + t.size()) {
+    throw std::runtime_error("pq: column " + std::to_string(column) + " is not an integer");
+  }
+  return v;
+}
+
+bool Result::boolean(int row, int column) const { return text(row, column) == "t"; }
+
+std::int64_t Result::affected_rows() const {
+  const char* n = PQcmdTuples(result_.get());
+  return n && *n ? std::stoll(n) : 0;
+}
+
+Result exec(soci::session& s, std::string_view sql, const Params& params) {
+  PGconn* conn = connection_of(s);
+  const std::string text(sql);
+  const auto values = params.pointers();
+  return checked(conn, PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                    nullptr, nullptr, 0));
+}
+
+Result exec_prepared(soci::session& s, const Prepared& statement, const Params& params) {
+  PGconn* conn = connection_of(s);
+  const auto values = params.pointers();
+  const int n = static_cast<int>(values.size());
+  if (!prepared_names(conn).contains(statement.name)) prepare(conn, statement, n);
+  PGresult* r = PQexecPrepared(conn, statement.name, n, values.data(), nullptr, nullptr, 0);
+  // The registry can only be wrong after the server forgot the statement (DISCARD ALL, a pooler): prepare
+  // again and retry, which is safe outside a transaction (inside one the error has already aborted it).
+  if (r != nullptr && !succeeded(r) && sqlstate(r) == "26000" && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+    PQclear(r);
+    prepared_names(conn).erase(statement.name);
+    prepare(conn, statement, n);
+    r = PQexecPrepared(conn, statement.name, n, values.data(), nullptr, nullptr, 0);
+  }
+  return checked(conn, r);
+}
+
+namespace {
+void append_quoted(std::string& out, std::string_view element) {
+  out.push_back('"');
+  for (char c : element) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+}  // namespace
+
+std::string array_literal(const std::vector<std::string>& elements) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (i) out.push_back(',');
+    append_quoted(out, elements[i]);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string array_literal(const std::vector<std::int64_t>& elements) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (i) out.push_back(',');
+    out += std::to_string(elements[i]);
+  }
+  out.push_back('}');
+  return out;
+}
+
+}  // namespace bazaar::platform::pq
