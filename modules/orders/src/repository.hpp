@@ -1,0 +1,103 @@
+#pragma once
+// All of the orders module's SQL.
+#include <orders/events.hpp>
+
+#include <soci/soci.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bazaar::orders::repo {
+
+struct OrderRow {
+  std::string id;
+  std::int64_t number = 0;
+  std::optional<std::string> user_id;
+  std::string email;
+  std::optional<std::string> guest_token_hash;
+  std::string cart_id;
+  std::optional<std::string> idempotency_key;
+  std::string status = "pending_payment";
+  std::string payment_status = "pending";
+  std::string currency;
+  std::int64_t subtotal = 0;
+  std::int64_t shipping_total = 0;
+  std::int64_t total = 0;
+  std::int64_t refunded_total = 0;
+  std::string shipping_address;  // JSON text
+  std::string shipping_option;   // JSON text
+  std::string payment_method;
+  std::optional<std::string> payment_reference;
+  std::optional<std::string> tracking_carrier;
+  std::optional<std::string> tracking_number;
+  std::string stock_state = "reserved";
+  bool cart_completed = false;
+  std::string created_at;
+  std::string updated_at;
+  std::vector<OrderLineInfo> lines;
+};
+
+struct HistoryEntry {
+  std::string status;
+  std::string payment_status;
+  std::string note;
+  std::string actor;
+  std::string at;
+};
+
+// Inserts the order, its lines and its first history entry in one statement; fills number/created_at.
+void insert_order(soci::session& s, OrderRow& o);
+std::optional<OrderRow> find_order(soci::session& s, const std::string& id, bool for_update = false);
+std::optional<std::string> live_order_for_cart(soci::session& s, const std::string& cart_id);
+
+// Writes the status fields of `o` (status, payment_status, refunded_total, payment_reference, tracking,
+// paid_at when newly paid) and appends a history entry.
+void save_transition(soci::session& s, const OrderRow& o, const std::string& note, const std::string& actor);
+void set_stock_state(soci::session& s, const std::string& id, const std::string& state);
+void set_cart_completed(soci::session& s, const std::string& id);
+std::vector<HistoryEntry> history(soci::session& s, const std::string& id);
+void insert_refund(soci::session& s, const std::string& order_id, std::int64_t amount, const std::string& reason,
+                   const std::string& actor);
+// true the first time an event id is seen (webhook replay protection).
+bool record_payment_event(soci::session& s, const std::string& event_id, const std::string& order_id,
+                          const std::string& type);
+
+struct OrderFilter {
+  std::optional<std::string> user_id;  // customers: their own orders only
+  std::string status;
+  std::string email;       // admin q: email substring
+  std::int64_t number = -1;  // admin q: order number
+  std::string from;        // RFC 3339 / date, inclusive
+  std::string to;          // exclusive
+  std::string after_id;
+  int limit = 20;
+};
+std::vector<OrderRow> list_orders(soci::session& s, const OrderFilter& f);  // without lines
+void load_lines(soci::session& s, std::vector<OrderRow>& orders);
+
+// Reconciler inputs.
+std::vector<std::string> stale_pending_orders(soci::session& s, long long older_than_seconds, int limit);
+std::vector<std::string> unfinished_sagas(soci::session& s, int limit);
+
+// Anonymises a deleted user's orders: the orders stay for the books, the personal data goes.
+void anonymise_user_orders(soci::session& s, const std::string& user_id);
+boost::json::array export_user_orders(soci::session& s, const std::string& user_id);
+
+boost::json::object stats(soci::session& s, const std::string& from, const std::string& to, const std::string& currency);
+
+// The built-in test provider's ledger.
+struct TestPayment {
+  std::string reference;
+  std::string outcome;
+  std::int64_t amount = 0;
+  std::int64_t captured = 0;
+  std::int64_t refunded = 0;
+};
+std::optional<TestPayment> find_test_payment(soci::session& s, const std::string& order_id);
+// Inserts unless one exists; returns the stored row either way (idempotent per order).
+TestPayment put_test_payment(soci::session& s, const std::string& order_id, const TestPayment& p);
+void update_test_payment(soci::session& s, const std::string& order_id, const TestPayment& p);
+
+}  // namespace bazaar::orders::repo

@@ -1,0 +1,513 @@
+#include "service.hpp"
+
+#include "domain/lifecycle.hpp"
+
+#include <orders/events.hpp>
+#include <platform/audit.hpp>
+#include <platform/ids.hpp>
+#include <platform/log.hpp>
+#include <platform/security.hpp>
+
+#include <fmt/format.h>
+
+namespace bazaar::orders {
+
+using platform::Errc;
+using platform::Error;
+using platform::Tx;
+namespace json = boost::json;
+
+namespace {
+
+Error not_checkoutable(std::string detail) { return Error::conflict("cart_not_checkoutable", std::move(detail)); }
+Error order_not_found() { return Error::not_found("The order does not exist."); }
+Error invalid_transition(const std::string& from, const std::string& to) {
+  return Error::conflict("invalid_transition", fmt::format("An order that is {} cannot become {}.", from, to));
+}
+std::string actor_of(const platform::http::Request* rq) {
+  return rq && rq->principal ? "admin:" + rq->principal->user_id : std::string("system");
+}
+
+}  // namespace
+
+OrderSummary summary_of(const repo::OrderRow& o) {
+  OrderSummary s;
+  s.order_id = o.id;
+  s.number = domain::format_number(o.number);
+  s.user_id = o.user_id.value_or("");
+  s.email = o.email;
+  s.currency = o.currency;
+  s.subtotal = o.subtotal;
+  s.shipping_total = o.shipping_total;
+  s.total = o.total;
+  s.lines = o.lines;
+  s.shipping_address = json::parse(o.shipping_address);
+  s.status = o.status;
+  s.payment_status = o.payment_status;
+  return s;
+}
+
+Service::Service(platform::ModuleContext& ctx, Dependencies deps, Settings settings,
+                 std::unique_ptr<payments::Provider> provider)
+    : ctx_(ctx), deps_(deps), settings_(std::move(settings)), provider_(std::move(provider)) {}
+
+// ---------------------------------------------------------------------------------------------------------
+// Checkout: snapshot the cart → reserve stock → create the order with OrderPlaced → pay → paid or cancelled.
+// ---------------------------------------------------------------------------------------------------------
+
+asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
+  const auto option = std::find_if(settings_.shipping_options.begin(), settings_.shipping_options.end(),
+                                   [&](const auto& o) { return o.id == in.shipping_option_id; });
+  if (option == settings_.shipping_options.end()) {
+    co_return Error::validation("shipping_option_id", "is not one of GET /api/v1/shipping-options");
+  }
+  if (in.payment_method != provider_->method()) {
+    co_return Error::validation("payment.method", fmt::format("must be \"{}\"", provider_->method()));
+  }
+  if (in.address_id && !in.user_id) {
+    co_return Error::validation("shipping_address.address_id", "saved addresses need a signed-in customer");
+  }
+
+  auto cart = co_await deps_.carts.snapshot(in.cart_id, in.user_id);
+  if (!cart) co_return cart.error();
+
+  // A retry of a checkout that already created its order resumes that order instead of failing.
+  auto live = co_await ctx_.db().run([&](soci::session& s) -> std::optional<repo::OrderRow> {
+    auto id = repo::live_order_for_cart(s, in.cart_id);
+    if (!id) return std::nullopt;
+    return repo::find_order(s, *id);
+  });
+  if (live) {
+    if (!in.idempotency_key || live->idempotency_key != in.idempotency_key || live->user_id != in.user_id) {
+      co_return not_checkoutable("This cart already has an order.");
+    }
+    if (live->status != "pending_payment" || live->payment_status != "pending") {
+      co_await finish_side_effects(*live);
+      co_return CheckoutResult{*live, std::nullopt};
+    }
+    auto resumed = co_await pay(*live, in.token);
+    if (!resumed) co_return resumed.error();
+    co_return CheckoutResult{*resumed, std::nullopt};
+  }
+  if (cart->status != "open") co_return not_checkoutable(fmt::format("The cart is {}.", cart->status));
+  if (cart->lines.empty()) co_return not_checkoutable("The cart is empty.");
+
+  // Email: a guest must give one; a customer's defaults to the account's.
+  std::string email;
+  if (in.email) {
+    email = *in.email;
+  } else if (in.user_id) {
+    auto contact = co_await deps_.accounts.contact(*in.user_id);
+    if (!contact) co_return Error::unauthorized("invalid_token", "The account no longer exists.");
+    email = contact->email;
+  } else {
+    co_return Error::validation("email", "is required for a guest checkout");
+  }
+
+  accounts::Address address;
+  if (in.address_id) {
+    auto saved = co_await deps_.accounts.address(*in.user_id, *in.address_id);
+    if (!saved) co_return Error::validation("shipping_address.address_id", "is not one of your saved addresses");
+    address = *saved;
+  } else {
+    auto valid = deps_.accounts.validate_address(*in.address_fields, "shipping_address");
+    if (!valid) co_return valid.error();
+    address = *valid;
+  }
+
+  // Prices come from the catalog, never from the client.
+  std::vector<std::string> ids;
+  for (const auto& l : cart->lines) ids.push_back(l.variant_id);
+  auto snaps = co_await deps_.catalog.variants(ids);
+  repo::OrderRow order;
+  order.id = platform::new_uuid_v7();
+  std::int64_t subtotal = 0;
+  for (const auto& line : cart->lines) {
+    auto snap = std::find_if(snaps.begin(), snaps.end(), [&](const auto& s) { return s.variant_id == line.variant_id; });
+    if (snap == snaps.end() || !snap->purchasable) {
+      co_return not_checkoutable(fmt::format("A product in the cart ({}) is no longer available.",
+                                             snap == snaps.end() ? line.variant_id : snap->sku));
+    }
+    auto line_total = platform::checked_mul(snap->price.amount, line.quantity);
+    auto sum = line_total ? platform::checked_add(subtotal, *line_total) : std::nullopt;
+    if (!sum) co_return Error::validation("cart_id", "the order total is too large");
+    subtotal = *sum;
+    order.lines.push_back({snap->variant_id, snap->product_id, snap->sku, snap->title, line.quantity,
+                           snap->price.amount, *line_total});
+  }
+  auto total = platform::checked_add(subtotal, option->price);
+  if (!total) co_return Error::validation("cart_id", "the order total is too large");
+
+  order.user_id = in.user_id;
+  order.email = email;
+  order.cart_id = cart->cart_id;
+  order.idempotency_key = in.idempotency_key;
+  order.currency = settings_.currency;
+  order.subtotal = subtotal;
+  order.shipping_total = option->price;
+  order.total = *total;
+  order.payment_method = in.payment_method;
+  json::object addr{{"first_name", address.first_name}, {"last_name", address.last_name}, {"line1", address.line1},
+                    {"line2", address.line2 ? json::value(*address.line2) : json::value(nullptr)},
+                    {"city", address.city}, {"postal_code", address.postal_code},
+                    {"region", address.region ? json::value(*address.region) : json::value(nullptr)},
+                    {"country", address.country},
+                    {"phone", address.phone ? json::value(*address.phone) : json::value(nullptr)}};
+  order.shipping_address = json::serialize(addr);
+  order.shipping_option = json::serialize(json::object{
+      {"id", option->id}, {"name", option->name},
+      {"price", platform::money_json({option->price, settings_.currency})}});
+  std::optional<std::string> guest_token;
+  if (!in.user_id) {
+    guest_token = platform::security::random_token(24);
+    order.guest_token_hash = platform::security::sha256_hex(*guest_token);
+  }
+
+  // Stock for every line or for none.
+  std::vector<catalog::StockLine> stock;
+  for (const auto& l : order.lines) stock.push_back({l.variant_id, l.quantity});
+  auto reservation = co_await deps_.inventory.reserve(order.id, stock, settings_.reservation_ttl);
+  if (!reservation.reserved) {
+    std::string detail = "Not enough stock:";
+    for (const auto& s : reservation.shortages) {
+      auto line = std::find_if(order.lines.begin(), order.lines.end(), [&](const auto& l) { return l.variant_id == s.variant_id; });
+      detail += fmt::format(" {} (requested {}, available {});", line != order.lines.end() ? line->sku : s.variant_id,
+                            s.requested, s.available);
+    }
+    detail.back() = '.';
+    co_return Error::conflict("insufficient_stock", detail);
+  }
+
+  const bool settles_later = provider_->settles_later(in.token);
+  std::exception_ptr failure;
+  try {
+    co_await ctx_.db().transaction([&](Tx& tx) {
+      repo::insert_order(tx.sql(), order);
+      tx.publish(OrderPlaced{summary_of(order), settles_later}, order.id);
+    });
+  } catch (const std::exception&) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    // Whatever failed, the reservation must not outlive the order that never was.
+    co_await deps_.inventory.release(order.id);
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      if (!platform::is_unique_violation(e)) throw;
+    }
+    co_return not_checkoutable("This cart is already being checked out.");  // a concurrent checkout won
+  }
+  ctx_.metrics().counter("bazaar_orders_placed_total", "Orders created at checkout").inc();
+
+  auto paid = co_await pay(order, in.token);
+  if (!paid) co_return paid.error();
+  co_return CheckoutResult{*paid, guest_token};
+}
+
+asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::string token) {
+  payments::AuthorizeRequest request{order.id, {order.total, order.currency}, token, !settings_.capture_on_ship};
+  auto auth = co_await provider_->authorize(request);
+  switch (auth.outcome) {
+    case payments::Outcome::captured:
+    case payments::Outcome::authorized: {
+      auto paid = co_await mark_paid(order.id, auth.reference, auth.outcome == payments::Outcome::captured,
+                                     "payment accepted");
+      co_await finish_side_effects(paid);
+      co_return paid;
+    }
+    case payments::Outcome::pending: {
+      // Awaiting the provider's webhook: the order exists, so the cart is done.
+      co_await finish_side_effects(order);
+      auto current = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order.id); });
+      co_return *current;
+    }
+    case payments::Outcome::declined: break;
+  }
+  co_await mark_cancelled(order.id, "payment_declined", "failed", "system");
+  co_return Error::make(Errc::payment_required, "payment_declined",
+                        auth.message.empty() ? "The payment was declined." : auth.message);
+}
+
+asio::awaitable<repo::OrderRow> Service::mark_paid(std::string order_id, std::string reference, bool captured,
+                                                   std::string note) {
+  auto order = co_await ctx_.db().transaction([&](Tx& tx) {
+    auto o = repo::find_order(tx.sql(), order_id, true);
+    if (o->status != "pending_payment") return *o;  // already settled (webhook vs reconciler): idempotent
+    o->status = "paid";
+    o->payment_status = captured ? "captured" : "authorized";
+    o->payment_reference = reference;
+    repo::save_transition(tx.sql(), *o, note, "system");
+    tx.publish(OrderPaid{summary_of(*o)}, o->id);
+    return *o;
+  });
+  if (order.status == "paid") {
+    ctx_.metrics().counter("bazaar_orders_paid_total", "Orders paid").inc();
+    ctx_.metrics().counter("bazaar_revenue_minor_units_total", "Revenue of paid orders, minor units").inc(
+        static_cast<std::uint64_t>(order.total));
+  }
+  co_return order;
+}
+
+asio::awaitable<repo::OrderRow> Service::mark_cancelled(std::string order_id, std::string reason,
+                                                        std::string payment_status, std::string actor) {
+  auto order = co_await ctx_.db().transaction([&](Tx& tx) {
+    auto o = repo::find_order(tx.sql(), order_id, true);
+    if (!domain::can_transition(o->status, "cancelled")) return *o;
+    o->status = "cancelled";
+    o->payment_status = payment_status;
+    repo::save_transition(tx.sql(), *o, reason, actor);
+    tx.publish(OrderCancelled{summary_of(*o), reason, false}, o->id);
+    return *o;
+  });
+  co_await finish_side_effects(order);
+  co_return order;
+}
+
+// The saga's tail, safe to repeat: each step is idempotent and recorded on the order.
+asio::awaitable<void> Service::finish_side_effects(const repo::OrderRow& order) {
+  const bool live = order.status == "paid" || order.status == "shipped" || order.status == "delivered";
+  if (live && order.stock_state == "reserved") {
+    co_await deps_.inventory.confirm(order.id);
+    co_await ctx_.db().run([&](soci::session& s) { repo::set_stock_state(s, order.id, "confirmed"); });
+  }
+  if (order.status == "cancelled" && order.stock_state == "reserved") {
+    co_await deps_.inventory.release(order.id);
+    co_await ctx_.db().run([&](soci::session& s) { repo::set_stock_state(s, order.id, "released"); });
+  }
+  const bool counts = live || (order.status == "pending_payment" && order.payment_status == "pending");
+  if (counts && !order.cart_completed) {
+    if (co_await deps_.carts.complete(order.cart_id, order.id)) {
+      co_await ctx_.db().run([&](soci::session& s) { repo::set_cart_completed(s, order.id); });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Payment webhook
+// ---------------------------------------------------------------------------------------------------------
+
+asio::awaitable<Result<void>> Service::handle_webhook(const platform::http::Request& rq) {
+  auto event = provider_->verify_webhook(rq, std::chrono::system_clock::now());
+  if (!event) co_return event.error();
+  auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, event->order_id); });
+  if (!order) co_return order_not_found();
+  if (event->amount.amount != order->total || event->amount.currency != order->currency) {
+    co_return Error::validation("data.amount", "does not match the order total");
+  }
+  const bool succeeded = event->type == "payment.succeeded";
+  co_await provider_->acknowledge(*event);
+
+  // Recording the event id and applying it happen in one transaction: a replay is a no-op, and a failure
+  // leaves the event unrecorded so that the provider's retry applies it.
+  auto updated = co_await ctx_.db().transaction([&](Tx& tx) -> std::optional<repo::OrderRow> {
+    if (!repo::record_payment_event(tx.sql(), event->id, event->order_id, event->type)) return std::nullopt;
+    auto o = repo::find_order(tx.sql(), event->order_id, true);
+    if (o->status != "pending_payment") return *o;  // settled already (e.g. by the reconciler)
+    if (succeeded) {
+      o->status = "paid";
+      o->payment_status = "captured";
+      repo::save_transition(tx.sql(), *o, "payment succeeded (webhook " + event->id + ")", "provider");
+      tx.publish(OrderPaid{summary_of(*o)}, o->id);
+    } else {
+      o->status = "cancelled";
+      o->payment_status = "failed";
+      repo::save_transition(tx.sql(), *o, "payment failed (webhook " + event->id + ")", "provider");
+      tx.publish(OrderCancelled{summary_of(*o), "payment_failed", false}, o->id);
+    }
+    return *o;
+  });
+  if (updated) co_await finish_side_effects(*updated);
+  co_return Result<void>{};
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Lifecycle
+// ---------------------------------------------------------------------------------------------------------
+
+asio::awaitable<Result<repo::OrderRow>> Service::cancel_by_customer(std::string order_id,
+                                                                    std::optional<std::string> user_id,
+                                                                    std::optional<std::string> guest_token) {
+  auto order = co_await order_for(order_id, user_id, guest_token);
+  if (!order) co_return order.error();
+  if (!domain::can_transition(order->status, "cancelled")) co_return invalid_transition(order->status, "cancelled");
+  const bool was_paid = order->status == "paid";
+  if (was_paid && order->payment_status == "captured") {
+    auto refunded = co_await provider_->refund(order_id, order->total - order->refunded_total);
+    if (!refunded) co_return refunded.error();
+  } else {
+    co_await provider_->void_authorization(order_id);
+  }
+  auto updated = co_await ctx_.db().transaction([&](Tx& tx) -> Result<repo::OrderRow> {
+    auto o = repo::find_order(tx.sql(), order_id, true);
+    if (!domain::can_transition(o->status, "cancelled")) return invalid_transition(o->status, "cancelled");
+    const bool refund = o->payment_status == "captured";
+    o->status = "cancelled";
+    o->payment_status = refund ? "refunded" : (o->payment_status == "authorized" ? "refunded" : "failed");
+    if (refund) {
+      repo::insert_refund(tx.sql(), o->id, o->total - o->refunded_total, "cancelled by customer", "customer");
+      o->refunded_total = o->total;
+    }
+    repo::save_transition(tx.sql(), *o, "cancelled by customer", "customer");
+    tx.publish(OrderCancelled{summary_of(*o), "customer", refund}, o->id);
+    return *o;
+  });
+  if (!updated) co_return updated.error();
+  if (was_paid && updated->stock_state == "confirmed") {
+    co_await deps_.inventory.restock(order_id);
+    co_await ctx_.db().run([&](soci::session& s) { repo::set_stock_state(s, order_id, "restocked"); });
+    updated->stock_state = "restocked";
+  }
+  co_await finish_side_effects(*updated);
+  co_return *updated;
+}
+
+asio::awaitable<Result<repo::OrderRow>> Service::ship(const platform::http::Request& rq, std::string order_id,
+                                                      std::string carrier, std::string tracking_number) {
+  auto current = co_await order_for_admin(order_id);
+  if (!current) co_return current.error();
+  if (!domain::can_transition(current->status, "shipped")) co_return invalid_transition(current->status, "shipped");
+  if (current->payment_status == "authorized") {  // capture on ship
+    auto captured = co_await provider_->capture(order_id, current->total);
+    if (!captured) co_return captured.error();
+  }
+  co_return co_await ctx_.db().transaction([&](Tx& tx) -> Result<repo::OrderRow> {
+    auto o = repo::find_order(tx.sql(), order_id, true);
+    if (!domain::can_transition(o->status, "shipped")) return invalid_transition(o->status, "shipped");
+    o->status = "shipped";
+    if (o->payment_status == "authorized") o->payment_status = "captured";
+    o->tracking_carrier = carrier;
+    o->tracking_number = tracking_number;
+    repo::save_transition(tx.sql(), *o, fmt::format("shipped with {} ({})", carrier, tracking_number), actor_of(&rq));
+    tx.publish(OrderShipped{summary_of(*o), carrier, tracking_number}, o->id);
+    platform::record_audit(tx, rq, {"orders.order.ship", "order", o->id,
+                                    {{"carrier", carrier}, {"tracking_number", tracking_number}}});
+    return *o;
+  });
+}
+
+asio::awaitable<Result<repo::OrderRow>> Service::deliver(const platform::http::Request& rq, std::string order_id) {
+  co_return co_await ctx_.db().transaction([&](Tx& tx) -> Result<repo::OrderRow> {
+    auto o = repo::find_order(tx.sql(), order_id, true);
+    if (!o) return order_not_found();
+    if (!domain::can_transition(o->status, "delivered")) return invalid_transition(o->status, "delivered");
+    o->status = "delivered";
+    repo::save_transition(tx.sql(), *o, "delivered", actor_of(&rq));
+    tx.publish(OrderDelivered{summary_of(*o)}, o->id);
+    platform::record_audit(tx, rq, {"orders.order.deliver", "order", o->id, {}});
+    return *o;
+  });
+}
+
+asio::awaitable<Result<repo::OrderRow>> Service::refund(const platform::http::Request& rq, std::string order_id,
+                                                        std::optional<std::int64_t> amount, std::string reason) {
+  auto current = co_await order_for_admin(order_id);
+  if (!current) co_return current.error();
+  if (!domain::can_transition(current->status, "refunded")) co_return invalid_transition(current->status, "refunded");
+  if (current->payment_status != "captured" && current->payment_status != "partially_refunded") {
+    co_return Error::conflict("invalid_transition", "Only captured payments can be refunded.");
+  }
+  const std::int64_t remaining = current->total - current->refunded_total;
+  const std::int64_t value = amount.value_or(remaining);
+  if (value <= 0 || value > remaining) {
+    co_return Error::validation("amount.amount", fmt::format("must be between 1 and {} (what remains to refund)", remaining));
+  }
+  auto refunded = co_await provider_->refund(order_id, value);
+  if (!refunded) co_return refunded.error();
+  auto updated = co_await ctx_.db().transaction([&](Tx& tx) -> Result<repo::OrderRow> {
+    auto o = repo::find_order(tx.sql(), order_id, true);
+    if (o->refunded_total + value > o->total) return Error::conflict("invalid_transition", "Refunded concurrently.");
+    o->refunded_total += value;
+    const bool full = o->refunded_total == o->total;
+    if (full) o->status = "refunded";
+    o->payment_status = full ? "refunded" : "partially_refunded";
+    repo::insert_refund(tx.sql(), o->id, value, reason, actor_of(&rq));
+    repo::save_transition(tx.sql(), *o, fmt::format("refunded {} ({})", value, reason), actor_of(&rq));
+    tx.publish(OrderRefunded{summary_of(*o), value, o->refunded_total, full, reason}, o->id);
+    platform::record_audit(tx, rq, {"orders.order.refund", "order", o->id, {{"amount", value}, {"reason", reason}}});
+    return *o;
+  });
+  if (!updated) co_return updated.error();
+  // A full refund before shipping puts the goods back on sale.
+  if (updated->status == "refunded" && current->status == "paid" && updated->stock_state == "confirmed") {
+    co_await deps_.inventory.restock(order_id);
+    co_await ctx_.db().run([&](soci::session& s) { repo::set_stock_state(s, order_id, "restocked"); });
+    updated->stock_state = "restocked";
+  }
+  co_return *updated;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reconciler
+// ---------------------------------------------------------------------------------------------------------
+
+asio::awaitable<int> Service::reconcile() {
+  int touched = 0;
+  const auto timeout = settings_.pending_payment_timeout.count();
+  auto stale = co_await ctx_.db().run([&](soci::session& s) { return repo::stale_pending_orders(s, timeout, 100); });
+  for (const auto& id : stale) {
+    auto known = co_await provider_->lookup(id);
+    if (known && (known->outcome == payments::Outcome::captured || known->outcome == payments::Outcome::authorized)) {
+      auto paid = co_await mark_paid(id, known->reference, known->outcome == payments::Outcome::captured,
+                                     "payment found by the reconciler");
+      co_await finish_side_effects(paid);
+    } else {
+      co_await provider_->void_authorization(id);
+      co_await mark_cancelled(id, "payment_timeout", "failed", "reconciler");
+    }
+    ++touched;
+  }
+  auto unfinished = co_await ctx_.db().run([&](soci::session& s) { return repo::unfinished_sagas(s, 100); });
+  for (const auto& id : unfinished) {
+    auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, id); });
+    if (order) co_await finish_side_effects(*order);
+    ++touched;
+  }
+  co_return touched;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reads
+// ---------------------------------------------------------------------------------------------------------
+
+asio::awaitable<Result<repo::OrderRow>> Service::order_for(std::string order_id, std::optional<std::string> user_id,
+                                                           std::optional<std::string> guest_token) {
+  auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order_id); });
+  if (!order) co_return order_not_found();
+  const bool owner = user_id && order->user_id == user_id;
+  const bool guest = guest_token && order->guest_token_hash &&
+                     platform::security::constant_time_equal(*order->guest_token_hash,
+                                                             platform::security::sha256_hex(*guest_token));
+  if (!owner && !guest) co_return order_not_found();  // never reveal another customer's order
+  co_return std::move(*order);
+}
+
+asio::awaitable<std::vector<repo::OrderRow>> Service::list(repo::OrderFilter filter) {
+  co_return co_await ctx_.db().run([&](soci::session& s) {
+    auto rows = repo::list_orders(s, filter);
+    repo::load_lines(s, rows);
+    return rows;
+  });
+}
+
+asio::awaitable<Result<repo::OrderRow>> Service::order_for_admin(std::string order_id) {
+  auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order_id); });
+  if (!order) co_return order_not_found();
+  co_return std::move(*order);
+}
+
+asio::awaitable<std::vector<repo::HistoryEntry>> Service::history(std::string order_id) {
+  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::history(s, order_id); });
+}
+
+asio::awaitable<json::object> Service::stats(std::string from, std::string to) {
+  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::stats(s, from, to, settings_.currency); });
+}
+
+void Service::anonymise_user(Tx& tx, const std::string& user_id) { repo::anonymise_user_orders(tx.sql(), user_id); }
+
+asio::awaitable<json::value> Service::export_user(std::string user_id) {
+  co_return co_await ctx_.db().run([&](soci::session& s) { return json::value(repo::export_user_orders(s, user_id)); });
+}
+
+}  // namespace bazaar::orders

@@ -1,0 +1,98 @@
+#pragma once
+// Orders use cases: the checkout saga, the payment webhook, the lifecycle transitions, the reconciler,
+// and the read side (customer and admin lists, stats).
+#include "payments/provider.hpp"
+#include "repository.hpp"
+
+#include <orders/module.hpp>
+#include <platform/module.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace bazaar::orders {
+
+using platform::Result;
+namespace asio = boost::asio;
+
+struct ShippingOption {
+  std::string id;
+  std::string name;
+  std::int64_t price = 0;
+};
+
+struct Settings {
+  std::string currency = "EUR";
+  std::vector<ShippingOption> shipping_options;
+  std::chrono::seconds reservation_ttl{15 * 60};
+  std::chrono::seconds pending_payment_timeout{30 * 60};  // reconciler cancels unpaid orders after this
+  bool capture_on_ship = false;                            // else capture at once
+};
+
+struct CheckoutInput {
+  std::string cart_id;
+  std::optional<std::string> email;
+  std::optional<boost::json::object> address_fields;
+  std::optional<std::string> address_id;
+  std::string shipping_option_id;
+  std::string payment_method;
+  std::string token;
+  std::optional<std::string> user_id;
+  std::optional<std::string> idempotency_key;
+};
+
+struct CheckoutResult {
+  repo::OrderRow order;
+  std::optional<std::string> guest_token;  // only when the order was created by this request
+};
+
+class Service {
+ public:
+  Service(platform::ModuleContext& ctx, Dependencies deps, Settings settings, std::unique_ptr<payments::Provider> provider);
+
+  asio::awaitable<Result<CheckoutResult>> checkout(CheckoutInput in);
+  asio::awaitable<Result<void>> handle_webhook(const platform::http::Request& rq);
+
+  // Customer views: their own orders, or a guest order with its token. Anything else is not_found.
+  asio::awaitable<Result<repo::OrderRow>> order_for(std::string order_id, std::optional<std::string> user_id,
+                                                    std::optional<std::string> guest_token);
+  asio::awaitable<std::vector<repo::OrderRow>> list(repo::OrderFilter filter);
+  asio::awaitable<Result<repo::OrderRow>> order_for_admin(std::string order_id);
+  asio::awaitable<std::vector<repo::HistoryEntry>> history(std::string order_id);
+  asio::awaitable<boost::json::object> stats(std::string from, std::string to);
+
+  asio::awaitable<Result<repo::OrderRow>> cancel_by_customer(std::string order_id, std::optional<std::string> user_id,
+                                                             std::optional<std::string> guest_token);
+  asio::awaitable<Result<repo::OrderRow>> ship(const platform::http::Request& rq, std::string order_id,
+                                               std::string carrier, std::string tracking_number);
+  asio::awaitable<Result<repo::OrderRow>> deliver(const platform::http::Request& rq, std::string order_id);
+  asio::awaitable<Result<repo::OrderRow>> refund(const platform::http::Request& rq, std::string order_id,
+                                                 std::optional<std::int64_t> amount, std::string reason);
+
+  // Settles what crashes left behind: unpaid orders past the timeout, and paid/cancelled orders whose
+  // stock or cart step did not finish. Returns how many orders it touched.
+  asio::awaitable<int> reconcile();
+
+  const Settings& settings() const { return settings_; }
+  payments::Provider& provider() { return *provider_; }
+  void anonymise_user(platform::Tx& tx, const std::string& user_id);
+  asio::awaitable<boost::json::value> export_user(std::string user_id);
+
+ private:
+  // Finishes a checkout from wherever the order stands (also used to resume a retried checkout).
+  asio::awaitable<Result<repo::OrderRow>> pay(repo::OrderRow order, std::string token);
+  asio::awaitable<repo::OrderRow> mark_paid(std::string order_id, std::string reference, bool captured,
+                                            std::string note);
+  asio::awaitable<repo::OrderRow> mark_cancelled(std::string order_id, std::string reason, std::string payment_status,
+                                                 std::string actor);
+  asio::awaitable<void> finish_side_effects(const repo::OrderRow& order);
+
+  platform::ModuleContext& ctx_;
+  Dependencies deps_;
+  Settings settings_;
+  std::unique_ptr<payments::Provider> provider_;
+};
+
+OrderSummary summary_of(const repo::OrderRow& o);
+
+}  // namespace bazaar::orders
