@@ -42,7 +42,7 @@ inline User register_user(TestApp& app, const std::string& email, const std::str
                           const std::string& first = "Ada", const std::string& last = "Lovelace") {
   auto r = app.http().post_json("/api/v1/auth/register", registration(email, password, first, last));
   REQUIRE_MESSAGE(r.status == 201, r.body);
-  const auto& u = r.json().as_object();
+  const auto u = r.json().as_object();
   User user{json::value_to<std::string>(u.at("id")), json::value_to<std::string>(u.at("email")), password, {}};
   user.token = app.token_for(user.id, "customer");
   return user;
@@ -75,7 +75,7 @@ inline HttpResponse login_raw(TestApp& app, const std::string& email, const std:
 inline Tokens login(TestApp& app, const std::string& email, const std::string& password = kPassword) {
   auto r = login_raw(app, email, password);
   REQUIRE_MESSAGE(r.status == 200, r.body);
-  const auto& t = r.json().as_object();
+  const auto t = r.json().as_object();
   return {json::value_to<std::string>(t.at("access_token")), json::value_to<std::string>(t.at("refresh_token"))};
 }
 
@@ -89,6 +89,9 @@ inline HttpResponse send_json(TestApp& app, const std::string& method, const std
   return app.http().send(
       HttpRequest{method, target, json::serialize(body), {{"Content-Type", "application/json"}}, bearer});
 }
+
+// A JSON string's text (for comparing with std::string); a marker for anything else.
+inline std::string text(const json::value& v) { return v.is_string() ? std::string(v.as_string()) : "<not a string>"; }
 
 inline std::string code_of(const HttpResponse& r) {
   const auto doc = r.json();

@@ -114,10 +114,13 @@ asio::awaitable<Result<Tokens>> Service::refresh(std::string refresh_token) {
   if (use.outcome == repo::RefreshUse::Outcome::reused) {
     platform::log::warn("refresh token reuse: family revoked", {{"user_id", use.user_id}});
   }
-  if (use.outcome != repo::RefreshUse::Outcome::ok) co_return invalid_refresh_token();
+  if (use.outcome == repo::RefreshUse::Outcome::unknown) co_return invalid_refresh_token();
   auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, use.user_id); });
   if (!user) co_return invalid_refresh_token();
+  // Suspension revokes the user's refresh tokens, yet the answer must still say why (API.md: a suspended
+  // user's refresh is 403 account_suspended), whether or not the presented token was still live.
   if (user->status != "active") co_return account_suspended();
+  if (use.outcome != repo::RefreshUse::Outcome::ok) co_return invalid_refresh_token();
   co_return co_await issue_tokens(*user, use.family_id);
 }
 
