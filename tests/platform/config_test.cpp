@@ -1,6 +1,6 @@
 // Configuration: built-in defaults, a --config file merged over them, BAZAAR_A__B environment overrides,
 // and accessors whose errors name the key.
-#include "support/test_env.hpp"
+#include "support/platform_app.hpp"
 
 #include <platform/config.hpp>
 #include <platform/ids.hpp>
@@ -270,16 +270,16 @@ TEST_SUITE("config") {
     auto cfg = bazaar::testing::test_config();
     cfg.set("https.listen", "");
     cfg.set("http.listen", "localhost");
-    auto e = config_error([&] { bazaar::testing::TestApp app(cfg); });
+    auto e = config_error([&] { bazaar::testing::PlatformApp app(cfg); });
     CHECK(contains(e, "http.listen"));
 
     cfg.set("http.listen", "999.0.0.1:80");
-    e = config_error([&] { bazaar::testing::TestApp app(cfg); });
+    e = config_error([&] { bazaar::testing::PlatformApp app(cfg); });
     CHECK(contains(e, "http.listen"));
 
     cfg.set("http.listen", "127.0.0.1:0");
     cfg.set("http.body_limit_bytes", 10);
-    e = config_error([&] { bazaar::testing::TestApp app(cfg); });
+    e = config_error([&] { bazaar::testing::PlatformApp app(cfg); });
     CHECK(contains(e, "http.body_limit_bytes"));
   }
 }

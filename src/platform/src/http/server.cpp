@@ -295,6 +295,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (hec == bhttp::error::header_limit) {
           co_await write_error(stream, 11, Error::make(Errc::payload_too_large, "headers_too_large",
                                                        "The request headers are too large."));
+        } else if (hec == bhttp::error::body_limit) {
+          // The parser compares a Content-Length with its body limit (the larger upload limit) while it
+          // reads the header already.
+          co_await write_error(stream, 11, Error::make(Errc::payload_too_large, "payload_too_large",
+                                                       fmt::format("The body exceeds {} bytes.",
+                                                                   is_image_upload(parser) ? options.upload_limit
+                                                                                           : options.body_limit)));
         } else if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream &&
                    hec != asio::error::eof && hec != asio::error::operation_aborted) {
           co_await write_error(stream, 11, Error::bad_request("The request is not valid HTTP/1.1."));
