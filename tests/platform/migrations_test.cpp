@@ -3,6 +3,7 @@
 // lock that lets several instances start together.
 #include "support/test_env.hpp"
 
+#include <platform/db.hpp>
 #include <platform/migrations.hpp>
 
 #include <doctest/doctest.h>
@@ -10,6 +11,7 @@
 #include <soci/postgresql/soci-postgresql.h>
 
 #include <barrier>
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -243,5 +245,56 @@ TEST_SUITE("db.platform") {
     CHECK(already == 3 * (kRunners - 1));
     CHECK(t.count("runs") == 3);
     CHECK(t.ledger_rows() == 3);
+  }
+}
+
+TEST_SUITE("db.platform") {
+  TEST_CASE("migrations: slow files and waits for the lock are not cut off by database.statement_timeout_ms") {
+    TestSchema t;
+    // The pool's sessions carry the request deadline (200 ms here); a migration (an index build) and an
+    // instance waiting for another's migrations may take longer, and must not fail for it.
+    platform::Database db(platform::DatabaseOptions{testing::database_url(), 2, 16, std::chrono::milliseconds(5000),
+                                                    std::chrono::milliseconds(200)});
+    const std::vector<Migration> files = {
+        t.file("0001_slow.sql", "CREATE TABLE " + t.name + ".slow (id int);\nSELECT pg_sleep(0.4);")};
+    std::vector<std::optional<MigrationReport>> reports(2);
+    std::vector<std::exception_ptr> errors(2);
+    std::barrier start(2);
+    {
+      std::vector<std::jthread> runners;
+      for (std::size_t i = 0; i < 2; ++i) {
+        runners.emplace_back([&, i] {
+          start.arrive_and_wait();
+          try {
+            db.run_sync([&](soci::session& s) { reports[i] = platform::apply_migrations(s, {t.name}, files); });
+          } catch (...) {
+            errors[i] = std::current_exception();
+          }
+        });
+      }
+    }
+    for (std::size_t i = 0; i < 2; ++i) {
+      std::string error;
+      try {
+        if (errors[i]) std::rethrow_exception(errors[i]);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      CHECK(error == "");
+      CHECK(reports[i].has_value());
+    }
+    CHECK(t.table_exists("slow"));
+    CHECK(t.ledger_rows() == 1);
+
+    // Afterwards the sessions keep their deadline for ordinary work.
+    for (int i = 0; i < 2; ++i) {
+      std::string sqlstate;
+      try {
+        db.run_sync([](soci::session& s) { s << "SELECT pg_sleep(1)"; });
+      } catch (const std::exception& e) {
+        sqlstate = platform::sqlstate_of(e);
+      }
+      CHECK(sqlstate == "57014");
+    }
   }
 }

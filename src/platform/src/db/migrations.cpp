@@ -72,6 +72,22 @@ void apply_one(soci::session& s, const Migration& m, const std::string& checksum
 MigrationReport apply_migrations(soci::session& s, const std::vector<std::string>& schemas,
                                  const std::vector<Migration>& migrations) {
   MigrationReport report;
+  // The pool's sessions carry the request deadline (database.statement_timeout_ms). A migration (an index
+  // build) or waiting for another instance's migrations may take longer: lift it for this run, restore it after.
+  std::string deadline;
+  s << "SELECT current_setting('statement_timeout')", soci::into(deadline);
+  s << "SET statement_timeout = 0";
+  struct RestoreDeadline {
+    soci::session& s;
+    const std::string& value;
+    ~RestoreDeadline() {
+      try {
+        s << "SELECT set_config('statement_timeout', :v, false)", soci::use(value);
+      } catch (...) {
+        // The connection is gone; the pool replaces it, with its deadline.
+      }
+    }
+  } restore{s, deadline};
   s << "SELECT pg_advisory_lock(:id)", soci::use(kMigrationLockId);
   try {
     ensure_ledger(s);
