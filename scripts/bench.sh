@@ -11,7 +11,10 @@
 # any target is missed.
 #
 # Settings (environment): BENCH_DURATION (5s), BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (2),
-# BENCH_PAIRS (3), BENCH_WARMUP (2s), BENCH_BAZAAR_PORT (18080), BENCH_HELLO_PORT (18081).
+# BENCH_PAIRS (3), BENCH_WARMUP (2s), BENCH_BAZAAR_PORT (18080), BENCH_HELLO_PORT (18081),
+# BENCH_CATALOG_PRODUCTS (100000, the demo catalog's size), BENCH_BUILD_DIR (build/release: a release build
+# directory of your own is configured and built there), BENCH_EXTERNAL_SERVICES=1 (use the PostgreSQL and
+# Redis already answering on BAZAAR_PG_PORT / BAZAAR_REDIS_PORT instead of scripts/services.sh).
 # To add a scenario: one `scenario` line in main() below (and for P(x) a bench/pgbench/x.sql).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -27,12 +30,16 @@ BAZAAR_PORT=${BENCH_BAZAAR_PORT:-18080}
 HELLO_PORT=${BENCH_HELLO_PORT:-18081}
 THREADS=$(nproc)
 BENCH_DB=bazaar_bench
-BIN=$BAZAAR_ROOT/build/release/bazaar
-HELLO_BIN=$BAZAAR_ROOT/build/release/bench/bazaar_bench_hello
+CATALOG_PRODUCTS=${BENCH_CATALOG_PRODUCTS:-100000}
+BUILD_DIR=${BENCH_BUILD_DIR:-$BAZAAR_ROOT/build/release}
+BIN=$BUILD_DIR/bazaar
+HELLO_BIN=$BUILD_DIR/bench/bazaar_bench_hello
 LOG_DIR=$BAZAAR_LOCAL/logs
+export BENCH_PRODUCT_IDS=$BAZAAR_LOCAL/bench-product-ids.txt   # read by bench/lua/catalog_*.lua
 PGBENCH_DEFINES=()            # extra pgbench arguments for P(x) scripts, e.g. (-D products=1000)
 
 BAZAAR_PID=
+BAZAAR_EXTRA_ENV=()           # more BAZAAR_A__B=value settings for the next start_bazaar
 HELLO_PID=
 STARTED_SERVICES=0
 FAILED=0
@@ -53,6 +60,7 @@ stop_pid() {
 
 cleanup() {
   stop_pid "$BAZAAR_PID"
+  BAZAAR_PID=
   stop_pid "$HELLO_PID"
   if [[ $STARTED_SERVICES == 1 ]]; then
     "$BAZAAR_ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true
@@ -76,9 +84,9 @@ start_bazaar() {
   local log=$LOG_DIR/bench-bazaar.log t0
   port_open "$BAZAAR_PORT" && die "port $BAZAAR_PORT is already in use"
   t0=$(date +%s%N)
-  BAZAAR_HTTP__LISTEN=127.0.0.1:$BAZAAR_PORT BAZAAR_HTTPS__LISTEN='' BAZAAR_ADMIN__LISTEN='' \
+  env BAZAAR_HTTP__LISTEN=127.0.0.1:$BAZAAR_PORT BAZAAR_HTTPS__LISTEN='' BAZAAR_ADMIN__LISTEN='' \
     BAZAAR_HTTP__THREADS=$THREADS BAZAAR_RATE_LIMIT__ENABLED=false BAZAAR_LOG__LEVEL=warn \
-    "$BIN" serve >"$log" 2>&1 &
+    "${BAZAAR_EXTRA_ENV[@]}" "$BIN" serve >"$log" 2>&1 &
   BAZAAR_PID=$!
   if ! wait_http "http://127.0.0.1:$BAZAAR_PORT/readyz" "$BAZAAR_PID"; then
     tail -n 20 "$log" >&2
@@ -245,6 +253,61 @@ scenario() {
     ">= $want x $kind, p99 <= $p99_max ms" "$(printf '%.2f ms' "$m_p50")" "$(printf '%.2f ms' "$m_p99")" "$verdict"
 }
 
+# rss_mib PID → resident set size in MiB
+rss_mib() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# Builds bazaar and the baseline: the shared release preset, or BENCH_BUILD_DIR configured as a release build.
+build_binaries() {
+  if [[ -z ${BENCH_BUILD_DIR:-} ]]; then
+    build_preset release bazaar bazaar_bench_hello
+  elif [[ ${BAZAAR_NO_BUILD:-0} != 1 ]]; then
+    info "building bazaar and the baseline in $BUILD_DIR"
+    cmake --preset release -B "$BUILD_DIR" >/dev/null
+    cmake --build "$BUILD_DIR" --target bazaar bazaar_bench_hello
+  fi
+}
+
+# ------------------------------------------------------------------- notifications: email latency
+# End to end from a committed orders.order_placed (an order awaiting an external payment, so "order
+# received" is news) to the email accepted by a local SMTP server, at BENCH_NOTIFY_RATE events/s (50) for
+# BENCH_NOTIFY_SECONDS (10). bench/notify_latency.py runs the SMTP server (aiosmtpd), publishes the events
+# into the outbox as the orders module does (insert + NOTIFY, one statement each) and times every message.
+# bazaar is restarted with the smtp transport for it, and restarted as it was afterwards.
+bench_notification_latency() {
+  local rate=${BENCH_NOTIFY_RATE:-50} seconds=${BENCH_NOTIFY_SECONDS:-10} port=${BENCH_NOTIFY_SMTP_PORT:-18025}
+  local python=/usr/bin/python3 out sent received p50 p99 worst verdict name
+  name="email latency, ${rate}/s"
+  [[ -x $python ]] || python=python3
+  if ! "$python" -c 'import aiosmtpd' 2>/dev/null; then
+    row "$name" "" "" "" "p99 <= 1000 ms, every email" "" "" "FAIL (python3-aiosmtpd is missing)"
+    return 0
+  fi
+  port_open "$port" && die "port $port is already in use"
+  info "$name: orders.order_placed for ${seconds} s, emails through SMTP on 127.0.0.1:$port"
+  local -a saved_env=("${BAZAAR_EXTRA_ENV[@]}")
+  stop_pid "$BAZAAR_PID"
+  BAZAAR_PID=
+  BAZAAR_EXTRA_ENV+=(BAZAAR_NOTIFICATIONS__EMAIL__TRANSPORT=smtp
+                     "BAZAAR_NOTIFICATIONS__EMAIL__SMTP_URL=smtp://127.0.0.1:$port")
+  start_bazaar
+  out=$("$python" bench/notify_latency.py --smtp-port "$port" --rate "$rate" --seconds "$seconds" \
+    -- -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" -d "$BENCH_DB") || die "bench/notify_latency.py failed"
+  read -r sent received p50 p99 worst <<<"$out"
+  info "  $received of $sent emails, p50 $p50 ms, p99 $p99 ms, max $worst ms"
+  stop_pid "$BAZAAR_PID"
+  BAZAAR_PID=
+  BAZAAR_EXTRA_ENV=("${saved_env[@]}")
+  start_bazaar
+  verdict=ok
+  if ((received < sent)); then
+    verdict="FAIL ($((sent - received)) of $sent emails missing)"
+  elif is_true "$p99 > 1000"; then
+    verdict="FAIL (p99 > 1000 ms)"
+  fi
+  row "$name" "$received/$sent emails" "" "" "p99 <= 1000 ms, every email" "$(printf '%.1f ms' "$p50")" \
+    "$(printf '%.1f ms' "$p99")" "$verdict"
+}
+
 # ------------------------------------------------------------------------------------------------ main
 
 main() {
@@ -254,11 +317,15 @@ main() {
   : >"$LOG_DIR/bench-pgbench.log"
 
   "$BAZAAR_ROOT/scripts/setup.sh"
-  build_preset release bazaar bazaar_bench_hello
+  build_binaries
   [[ -x $BIN && -x $HELLO_BIN ]] || die "missing $BIN or $HELLO_BIN"
 
-  if ! "$BAZAAR_ROOT/scripts/services.sh" status >/dev/null 2>&1; then STARTED_SERVICES=1; fi
-  "$BAZAAR_ROOT/scripts/services.sh" start >/dev/null
+  if [[ ${BENCH_EXTERNAL_SERVICES:-0} == 1 ]]; then
+    info "using the PostgreSQL on $PG_HOST:$PG_PORT and the Redis on 127.0.0.1:$REDIS_PORT that already run"
+  else
+    if ! "$BAZAAR_ROOT/scripts/services.sh" status >/dev/null 2>&1; then STARTED_SERVICES=1; fi
+    "$BAZAAR_ROOT/scripts/services.sh" start >/dev/null
+  fi
 
   # bazaar's database pool size = pgbench's client count for P(x) baselines.
   POOL_SIZE=${BAZAAR_DATABASE__POOL_SIZE:-$(python3 -c \
@@ -270,28 +337,64 @@ main() {
   BAZAAR_DATABASE__URL=$(db_url "$BENCH_DB")
   BAZAAR_REDIS__URL=${BAZAAR_REDIS__URL:-$(redis_url)}
   "$BIN" migrate >"$LOG_DIR/bench-migrate.log" 2>&1 || { cat "$LOG_DIR/bench-migrate.log" >&2; die "migrate failed"; }
-  # Scenarios that need data seed it here, e.g.: "$BIN" seed-demo --products 1000 >/dev/null
+  info "seeding the demo catalog ($CATALOG_PRODUCTS products)"
+  "$BIN" seed-demo --products "$CATALOG_PRODUCTS" >"$LOG_DIR/bench-seed.log" 2>&1 \
+    || { cat "$LOG_DIR/bench-seed.log" >&2; die "seed-demo failed"; }
+  info "$(tail -n 1 "$LOG_DIR/bench-seed.log")"
+  local_psql -d "$BENCH_DB" -c "VACUUM ANALYZE" >/dev/null
+  local_psql -d "$BENCH_DB" -At \
+    -c "SELECT id FROM catalog.products WHERE status = 'published' ORDER BY id DESC" >"$BENCH_PRODUCT_IDS"
 
   info "starting bazaar on 127.0.0.1:$BAZAAR_PORT and the baseline on 127.0.0.1:$HELLO_PORT ($THREADS threads each)"
   start_bazaar
+  local ready_ms=$READY_MS
   sleep 1   # idle: nothing has touched it but the readiness probe
   local rss_kb
   rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$BAZAAR_PID/status")
   start_hello
 
+  local verdict
   echo "bazaar bench: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, wrk -t$WRK_THREADS" \
     "-c$CONNECTIONS -d$DURATION, $PAIRS pairs, pool $POOL_SIZE, $(date -u +%FT%TZ)"
 
   # ---- scenarios: NAME  URL_OR_LUA  BASELINE  TARGET_RATIO  P99_MS
   scenario "GET /healthz" /healthz H 0.70 5
 
+  # Catalog reads as configured by default: the response cache serves hot products and list pages as
+  # ready bytes (refreshed every catalog.cache_ttl_ms).
+  scenario "product, cached" bench/lua/catalog_product_hot.lua H 0.70 5
+  # (No latency bound is asked of lists; 50 ms catches stampedes: a refresh per expired key, not one per request.)
+  scenario "list of 20, cached" bench/lua/catalog_list_hot.lua H 0.50 50
+  # Search at 16 connections: only the latency bound counts (the ratio to H is shown, not judged).
+  CONNECTIONS=16 scenario "full-text search, c=16" bench/lua/catalog_search.lua H 0.00 20
+  # Every product read once or more: the cache fills up to catalog.cache_max_bytes; memory must stay bounded.
+  info "reading every product for ${RSS_LOAD_SECONDS:-15} s (cache filling)"
+  run_wrk bench/lua/catalog_product_all.lua "$BAZAAR_PORT" "${RSS_LOAD_SECONDS:-15}s" >/dev/null
+  local loaded_rss
+  loaded_rss=$(rss_mib "$BAZAAR_PID")
+  verdict=ok; is_true "$loaded_rss > 150" && verdict=FAIL
+  row "RSS, 100k products read" "$loaded_rss MiB" "" "" "<= 150 MiB (cache full)" "" "" "$verdict"
+
+  # The same reads with the cache off, against their SQL run by pgbench (bench/pgbench/catalog_*.sql).
+  info "restarting bazaar with catalog.cache_enabled=false"
+  stop_pid "$BAZAAR_PID"
+  BAZAAR_PID=
+  BAZAAR_EXTRA_ENV=(BAZAAR_CATALOG__CACHE_ENABLED=false)
+  start_bazaar
+  scenario "product, cache off" bench/lua/catalog_product_all.lua "P(catalog_product)" 0.50 20
+  scenario "list of 20, cache off" "/api/v1/products?limit=20" "P(catalog_list)" 0.45 50
+  CONNECTIONS=16 scenario "search, cache off, c=16" bench/lua/catalog_search.lua H 0.00 60
+
+  # Notifications: a committed event to the email accepted by an SMTP server (restarts bazaar twice).
+  bench_notification_latency
+
   # ---- process figures (absolute targets)
-  local rss_mib verdict
-  rss_mib=$(calc "$rss_kb / 1024")
-  verdict=ok; is_true "$rss_mib > 30" && verdict=FAIL
-  row "idle RSS" "$(printf '%.1f MiB' "$rss_mib")" "" "" "<= 30 MiB" "" "" "$verdict"
-  verdict=ok; ((READY_MS > 1000)) && verdict=FAIL
-  row "start to ready" "$(printf '%d ms' "$READY_MS")" "" "" "<= 1000 ms, schema current" "" "" "$verdict"
+  local idle_mib
+  idle_mib=$(calc "$rss_kb / 1024")
+  verdict=ok; is_true "$idle_mib > 30" && verdict=FAIL
+  row "idle RSS" "$(printf '%.1f MiB' "$idle_mib")" "" "" "<= 30 MiB" "" "" "$verdict"
+  verdict=ok; ((ready_ms > 1000)) && verdict=FAIL
+  row "start to ready" "$(printf '%d ms' "$ready_ms")" "" "" "<= 1000 ms, schema current" "" "" "$verdict"
 
   print_table
   if ((FAILED)); then

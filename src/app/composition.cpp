@@ -3,6 +3,7 @@
 #include <accounts/module.hpp>
 #include <cart/module.hpp>
 #include <catalog/module.hpp>
+#include <notifications/module.hpp>
 #include <orders/module.hpp>
 
 namespace bazaar::app {
@@ -24,11 +25,13 @@ std::unique_ptr<Application> compose(platform::Config config) {
   auto orders = orders::make_module(
       platform.context("orders"),
       orders::Dependencies{catalog->queries(), catalog->inventory(), cart->checkout(), accounts->directory()});
+  auto notifications = notifications::make_module(platform.context("notifications"), accounts->directory());
 
   app->modules.push_back(std::move(accounts));
   app->modules.push_back(std::move(catalog));
   app->modules.push_back(std::move(cart));
   app->modules.push_back(std::move(orders));
+  app->modules.push_back(std::move(notifications));
   return app;
 }
 

@@ -1,6 +1,9 @@
 #include "support/shop.hpp"
 
 #include <platform/platform.hpp>
+#include <platform/security.hpp>
+
+#include <chrono>
 
 #include <doctest/doctest.h>
 
@@ -9,7 +12,7 @@ namespace bazaar::testing {
 namespace json = boost::json;
 
 namespace {
-constexpr const char* kPassword = "Shop-Test-Password-42";
+const std::string kPassword = "Shop-Test-Password-42";
 
 Shopper register_shopper(TestApp& app, const std::string& tag) {
   const std::string email = "shop-" + tag + "-" + unique_suffix() + "@example.com";
@@ -105,6 +108,69 @@ void run_job(TestApp& app, const std::string& name) {
     }
   }
   FAIL("no job named " << name);
+}
+
+const std::string& shopper_password() { return kPassword; }
+
+Stock new_variant(TestApp& app, const Shopper& admin, const std::string& product_id, std::int64_t price, int on_hand) {
+  const std::string sku = "SKU-" + unique_suffix();
+  auto v = app.http().post_json("/admin/v1/products/" + product_id + "/variants",
+                                json::object{{"sku", sku},
+                                             {"title", "Variant " + sku},
+                                             {"price", {{"amount", price}, {"currency", "EUR"}}},
+                                             {"on_hand", on_hand}},
+                                admin.token);
+  REQUIRE_MESSAGE(v.status == 201, v.body);
+  return {product_id, json::value_to<std::string>(v.json().at("id")), sku};
+}
+
+HttpResponse set_stock(TestApp& app, const Shopper& admin, const std::string& variant_id, int on_hand) {
+  return app.http().send(HttpRequest{"PUT", "/admin/v1/variants/" + variant_id + "/stock",
+                                     json::serialize(json::object{{"on_hand", on_hand}}),
+                                     {{"Content-Type", "application/json"}}, admin.token});
+}
+
+void deliver_events_of(TestApp& app, const std::string& aggregate_id) {
+  // Others' due events are moved far into the future for the drain, then back exactly as they were.
+  std::vector<std::string> parked;
+  app.platform().db().run_sync([&](soci::session& s) {
+    soci::rowset<std::string> rows = (s.prepare << R"sql(
+        UPDATE platform.outbox SET next_attempt_at = next_attempt_at + interval '1000 years'
+        WHERE status = 'pending' AND aggregate_id <> :a AND next_attempt_at < now() + interval '500 years'
+        RETURNING id::text)sql",
+                                      soci::use(aggregate_id, "a"));
+    for (const auto& id : rows) parked.push_back(id);
+  });
+  std::exception_ptr failure;
+  try {
+    app.platform().drain_events();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  std::string ids = "{";
+  for (const auto& id : parked) ids += (ids.size() > 1 ? "," : "") + id;
+  ids += "}";
+  app.platform().db().run_sync([&](soci::session& s) {
+    s << "UPDATE platform.outbox SET next_attempt_at = next_attempt_at - interval '1000 years' "
+         "WHERE id = ANY(CAST(:ids AS uuid[]))",
+        soci::use(ids, "ids");
+  });
+  if (failure) std::rethrow_exception(failure);
+}
+
+HttpResponse send_payment_webhook(TestApp& app, const std::string& body, std::int64_t unix_time,
+                                  const std::string& secret) {
+  if (unix_time == 0) {
+    unix_time = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  }
+  const std::string key = secret.empty() ? app.platform().config().required_string("payments.webhook_secret") : secret;
+  const std::string signature =
+      "t=" + std::to_string(unix_time) + ",v1=" +
+      platform::security::hmac_sha256_hex(key, std::to_string(unix_time) + "." + body);
+  return app.http().send(HttpRequest{"POST", "/api/v1/payments/webhook", body,
+                                     {{"Content-Type", "application/json"}, {"Bazaar-Signature", signature}},
+                                     ""});
 }
 
 }  // namespace bazaar::testing

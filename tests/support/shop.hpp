@@ -54,4 +54,24 @@ StockLevel stock_level(TestApp& app, const std::string& variant_id);
 // Runs a platform job by name once, on the I/O threads (sweepers, reconcilers, delivery workers).
 void run_job(TestApp& app, const std::string& name);
 
+// The password of every user the fixtures register (for routes that ask for it, e.g. DELETE /api/v1/me).
+const std::string& shopper_password();
+
+// Another variant (unique SKU) of an existing product.
+Stock new_variant(TestApp& app, const Shopper& admin, const std::string& product_id, std::int64_t price, int on_hand);
+
+// PUT /admin/v1/variants/{variant_id}/stock {on_hand}
+HttpResponse set_stock(TestApp& app, const Shopper& admin, const std::string& variant_id, int on_hand);
+
+// Delivers the pending events of one aggregate (e.g. a user id) to their subscribers now, like
+// platform().drain_events() but leaving every other pending event waiting, untouched: the backlog that other
+// tests leave in the shared database is not the caller's business (and draining it can take long).
+void deliver_events_of(TestApp& app, const std::string& aggregate_id);
+
+// POST /api/v1/payments/webhook with `body`, signed like the test provider's webhooks:
+// "Bazaar-Signature: t=<unix_time>,v1=<hex HMAC-SHA256 of "<t>.<body>">" with payments.webhook_secret (or
+// `secret` when given). `unix_time` 0 means now.
+HttpResponse send_payment_webhook(TestApp& app, const std::string& body, std::int64_t unix_time = 0,
+                                  const std::string& secret = {});
+
 }  // namespace bazaar::testing

@@ -72,6 +72,7 @@ platform::Config test_config() {
   c.set("events.poll_interval_ms", 3600000);  // tests drain explicitly; the poll must not race them
   c.set("events.listen", false);
   c.set("events.dispatch_in_background", false);  // tests deliver with drain_events(), deterministically
+  c.set("notifications.worker_interval_ms", 3600000);  // tests run the delivery worker themselves
   c.set("media.dir", boost::json::string(make_temp_dir("media").string()));
   c.set("notifications.email.dir", boost::json::string(make_temp_dir("mail").string()));
   return c;

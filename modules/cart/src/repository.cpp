@@ -100,8 +100,12 @@ bool delete_item(soci::session& s, const std::string& cart_id, const std::string
   return st.get_affected_rows() > 0;
 }
 
-void touch(soci::session& s, const std::string& cart_id) {
-  s << "UPDATE cart.carts SET updated_at = now() WHERE id = CAST(:id AS uuid)", soci::use(cart_id, "id");
+std::string touch(soci::session& s, const std::string& cart_id) {
+  std::string updated_at;
+  s << R"sql(UPDATE cart.carts SET updated_at = now() WHERE id = CAST(:id AS uuid)
+             RETURNING to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))sql",
+      soci::use(cart_id, "id"), soci::into(updated_at);
+  return updated_at;
 }
 
 bool assign_owner(soci::session& s, const std::string& cart_id, const std::string& user_id) {

@@ -33,7 +33,8 @@ std::optional<int> add_quantity(soci::session& s, const std::string& cart_id, co
 void put_line(soci::session& s, const std::string& cart_id, const domain::StoredLine& line);
 bool set_quantity(soci::session& s, const std::string& cart_id, const std::string& item_id, int quantity);
 bool delete_item(soci::session& s, const std::string& cart_id, const std::string& item_id);
-void touch(soci::session& s, const std::string& cart_id);
+// Marks the cart changed now; returns its new updated_at (RFC 3339).
+std::string touch(soci::session& s, const std::string& cart_id);
 
 bool assign_owner(soci::session& s, const std::string& cart_id, const std::string& user_id);
 void delete_cart(soci::session& s, const std::string& cart_id);

@@ -138,9 +138,9 @@ asio::awaitable<Result<CartView>> Service::set_quantity(std::string cart_id, Cal
   if (quantity > line->quantity && quantity > snap->second.available) {
     co_return insufficient_stock(line->title, snap->second.available);
   }
-  co_await ctx_.db().transaction([&](platform::Tx& tx) {
+  cart->updated_at = co_await ctx_.db().transaction([&](platform::Tx& tx) {
     repo::set_quantity(tx.sql(), cart_id, item_id, quantity);
-    repo::touch(tx.sql(), cart_id);
+    return repo::touch(tx.sql(), cart_id);
   });
   line->quantity = quantity;
   auto priced = domain::price(cart->lines, snaps);
@@ -151,12 +151,12 @@ asio::awaitable<Result<CartView>> Service::remove_item(std::string cart_id, Call
   auto cart = co_await load(cart_id, caller);
   if (!cart) co_return cart.error();
   if (cart->status != "open") co_return cart_not_open(cart->status);
-  const bool removed = co_await ctx_.db().transaction([&](platform::Tx& tx) {
-    if (!repo::delete_item(tx.sql(), cart_id, item_id)) return false;
-    repo::touch(tx.sql(), cart_id);
-    return true;
+  const auto touched = co_await ctx_.db().transaction([&](platform::Tx& tx) -> std::optional<std::string> {
+    if (!repo::delete_item(tx.sql(), cart_id, item_id)) return std::nullopt;
+    return repo::touch(tx.sql(), cart_id);
   });
-  if (!removed) co_return Error::not_found("The cart has no such item.");
+  if (!touched) co_return Error::not_found("The cart has no such item.");
+  cart->updated_at = *touched;  // the response shows the cart as it now is
   std::erase_if(cart->lines, [&](const auto& l) { return l.id == item_id; });
   co_return co_await view(std::move(*cart));
 }
@@ -191,12 +191,14 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
 
   // Quantities add up, capped by availability (and the per-line maximum); what was capped is reported.
   std::vector<domain::Warning> merge_warnings;
+  std::vector<std::string> warned_variants;  // per merge warning: the variant whose merged line it is about
   std::vector<domain::StoredLine> writes;
   std::size_t line_count = target->lines.size();
   for (const auto& g : guest->lines) {
     auto snap = snaps.find(g.variant_id);
     if (snap == snaps.end() || !snap->second.purchasable) {
       merge_warnings.push_back({g.id, "unavailable", fmt::format("{} is no longer available and was not moved.", g.title)});
+      warned_variants.emplace_back();
       continue;
     }
     auto mine = std::find_if(target->lines.begin(), target->lines.end(),
@@ -204,12 +206,14 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
     const int before = mine == target->lines.end() ? 0 : mine->quantity;
     if (mine == target->lines.end() && line_count >= domain::kMaxLines) {
       merge_warnings.push_back({g.id, "unavailable", "The cart is full; the line was not moved."});
+      warned_variants.emplace_back();
       continue;
     }
     const int merged = domain::merged_quantity(before, g.quantity, snap->second.available);
     if (merged < before + g.quantity) {
       merge_warnings.push_back({g.id, "insufficient_stock",
                                 fmt::format("Only {} of {} could be kept.", merged, snap->second.title)});
+      warned_variants.push_back(g.variant_id);
     }
     if (merged <= before) continue;
     if (mine == target->lines.end()) ++line_count;
@@ -223,7 +227,16 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
   });
   auto merged_cart = co_await get(*target_id, user_id);
   if (!merged_cart) co_return merged_cart.error();
-  for (auto& w : merge_warnings) merged_cart->priced.warnings.push_back(std::move(w));
+  // A capped line lives on in the merged cart: its warning names that line, not the deleted guest line.
+  for (std::size_t i = 0; i < merge_warnings.size(); ++i) {
+    auto& w = merge_warnings[i];
+    if (!warned_variants[i].empty()) {
+      const auto& lines = merged_cart->cart.lines;
+      auto line = std::find_if(lines.begin(), lines.end(), [&](const auto& l) { return l.variant_id == warned_variants[i]; });
+      if (line != lines.end()) w.item_id = line->id;
+    }
+    merged_cart->priced.warnings.push_back(std::move(w));
+  }
   co_return merged_cart;
 }
 

@@ -161,6 +161,11 @@ void set_cart_completed(soci::session& s, const std::string& id) {
   s << "UPDATE orders.orders SET cart_completed = true WHERE id = CAST(:id AS uuid)", soci::use(id, "id");
 }
 
+void set_guest_token_hash(soci::session& s, const std::string& id, const std::string& hash) {
+  s << "UPDATE orders.orders SET guest_token_hash = :h WHERE id = CAST(:id AS uuid) AND user_id IS NULL",
+      soci::use(hash, "h"), soci::use(id, "id");
+}
+
 std::vector<HistoryEntry> history(soci::session& s, const std::string& id) {
   std::vector<HistoryEntry> out;
   soci::rowset<soci::row> rows = (s.prepare << R"sql(
@@ -297,20 +302,21 @@ boost::json::array export_user_orders(soci::session& s, const std::string& user_
 }
 
 boost::json::object stats(soci::session& s, const std::string& from, const std::string& to, const std::string& currency) {
-  // Revenue = what was paid minus what was refunded, for orders paid in the range.
+  // Revenue = what was paid minus what was refunded, for orders paid in the range. sum(bigint) is numeric in
+  // PostgreSQL: cast back, so that money stays integral (the average is an integer division, truncated).
   std::string text;
   s << R"sql(
       WITH paid AS (
         SELECT id, total - refunded_total AS net, paid_at FROM orders.orders
         WHERE paid_at IS NOT NULL AND paid_at >= CAST(:from AS timestamptz) AND paid_at < CAST(:to AS timestamptz)),
-      totals AS (SELECT count(*) AS orders, coalesce(sum(net), 0) AS revenue FROM paid),
+      totals AS (SELECT count(*) AS orders, CAST(coalesce(sum(net), 0) AS bigint) AS revenue FROM paid),
       top AS (
-        SELECT l.product_id, min(l.title) AS title, sum(l.quantity) AS quantity, sum(l.line_total) AS revenue
+        SELECT l.product_id, min(l.title) AS title, sum(l.quantity) AS quantity, CAST(sum(l.line_total) AS bigint) AS revenue
         FROM orders.order_lines l JOIN paid ON paid.id = l.order_id
         GROUP BY l.product_id ORDER BY sum(l.quantity) DESC, l.product_id LIMIT 10),
       days AS (
         SELECT to_char(date_trunc('day', paid_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS day, count(*) AS orders,
-               sum(net) AS revenue
+               CAST(sum(net) AS bigint) AS revenue
         FROM paid GROUP BY 1 ORDER BY 1)
       SELECT json_build_object(
         'orders', totals.orders,

@@ -81,13 +81,23 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
     if (!in.idempotency_key || live->idempotency_key != in.idempotency_key || live->user_id != in.user_id) {
       co_return not_checkoutable("This cart already has an order.");
     }
+    // A guest's token is stored only as a hash. This retry runs because the first response never reached
+    // the client (else the stored response would have been replayed), so the guest gets a fresh token:
+    // without one, they could never read their order.
+    std::optional<std::string> guest_token;
+    if (!live->user_id) {
+      guest_token = platform::security::random_token(24);
+      const std::string hash = platform::security::sha256_hex(*guest_token);
+      co_await ctx_.db().run([&](soci::session& s) { repo::set_guest_token_hash(s, live->id, hash); });
+      live->guest_token_hash = hash;
+    }
     if (live->status != "pending_payment" || live->payment_status != "pending") {
       co_await finish_side_effects(*live);
-      co_return CheckoutResult{*live, std::nullopt};
+      co_return CheckoutResult{*live, guest_token};
     }
     auto resumed = co_await pay(*live, in.token);
     if (!resumed) co_return resumed.error();
-    co_return CheckoutResult{*resumed, std::nullopt};
+    co_return CheckoutResult{*resumed, guest_token};
   }
   if (cart->status != "open") co_return not_checkoutable(fmt::format("The cart is {}.", cart->status));
   if (cart->lines.empty()) co_return not_checkoutable("The cart is empty.");
@@ -166,7 +176,13 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
   // Stock for every line or for none.
   std::vector<catalog::StockLine> stock;
   for (const auto& l : order.lines) stock.push_back({l.variant_id, l.quantity});
-  auto reservation = co_await deps_.inventory.reserve(order.id, stock, settings_.reservation_ttl);
+  // A payment that settles later (webhook) may take up to pending_payment_timeout: its stock is held for that
+  // long plus the usual reservation time, so the hold never lapses before the order is paid or cancelled by
+  // the reconciler (a lapsed hold would let a late payment confirm nothing, and the stock be sold twice).
+  const bool settles_later = provider_->settles_later(in.token);
+  const auto hold = settles_later ? settings_.pending_payment_timeout + settings_.reservation_ttl
+                                  : settings_.reservation_ttl;
+  auto reservation = co_await deps_.inventory.reserve(order.id, stock, hold);
   if (!reservation.reserved) {
     std::string detail = "Not enough stock:";
     for (const auto& s : reservation.shortages) {
@@ -178,7 +194,6 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
     co_return Error::conflict("insufficient_stock", detail);
   }
 
-  const bool settles_later = provider_->settles_later(in.token);
   std::exception_ptr failure;
   try {
     co_await ctx_.db().transaction([&](Tx& tx) {
@@ -332,7 +347,11 @@ asio::awaitable<Result<repo::OrderRow>> Service::cancel_by_customer(std::string 
   if (!order) co_return order.error();
   if (!domain::can_transition(order->status, "cancelled")) co_return invalid_transition(order->status, "cancelled");
   const bool was_paid = order->status == "paid";
-  if (was_paid && order->payment_status == "captured") {
+  // Money taken (captured, possibly partly refunded already) is refunded in full: what remains of it.
+  const auto holds_money = [](const std::string& payment_status) {
+    return payment_status == "captured" || payment_status == "partially_refunded";
+  };
+  if (was_paid && holds_money(order->payment_status)) {
     auto refunded = co_await provider_->refund(order_id, order->total - order->refunded_total);
     if (!refunded) co_return refunded.error();
   } else {
@@ -341,7 +360,7 @@ asio::awaitable<Result<repo::OrderRow>> Service::cancel_by_customer(std::string 
   auto updated = co_await ctx_.db().transaction([&](Tx& tx) -> Result<repo::OrderRow> {
     auto o = repo::find_order(tx.sql(), order_id, true);
     if (!domain::can_transition(o->status, "cancelled")) return invalid_transition(o->status, "cancelled");
-    const bool refund = o->payment_status == "captured";
+    const bool refund = holds_money(o->payment_status);
     o->status = "cancelled";
     o->payment_status = refund ? "refunded" : (o->payment_status == "authorized" ? "refunded" : "failed");
     if (refund) {

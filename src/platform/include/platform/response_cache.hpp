@@ -2,8 +2,11 @@
 // An in-process cache of ready response bodies: hot reads are answered with bytes built once and shared by
 // every reply that sends them (http::Reply::shared_body), with no copy and no JSON DOM per request.
 //
-// Sharded (one mutex per shard, LRU order per shard) and bounded in bytes. Entries live at most `ttl`, so
-// data that changes without an explicit invalidation (stock levels) is at most that stale. invalidate_all()
+// Sharded (one mutex per shard, LRU order per shard) and bounded in bytes. Entries are fresh for `ttl`;
+// after that, lookup() picks one caller to reload the entry while concurrent callers keep getting the
+// previous body (for at most another `ttl`), so an expiring hot key costs one load, not one per waiting
+// request. Data that changes without an explicit invalidation (stock levels) is therefore stale by at most
+// the TTL plus one reload. invalidate_all()
 // bumps a generation counter: every entry stored before it is dead at once, and a value loaded before it
 // but stored after it is refused (put() takes the generation read before loading). Correctness never
 // depends on the cache: a miss just loads.
@@ -37,7 +40,15 @@ class ResponseCache {
   ResponseCache(const ResponseCache&) = delete;
   ResponseCache& operator=(const ResponseCache&) = delete;
 
-  // The body cached under `key`, or nullptr (absent, expired, or stored before an invalidation).
+  struct Lookup {
+    Body body;             // what to serve; nullptr on a miss
+    bool refresh = false;  // the entry expired and this caller was chosen to reload it (body is the old one)
+  };
+  // Fresh entry: {body, false}. Expired entry nobody is reloading yet: {old body, true} — reload and put().
+  // Expired entry already being reloaded: {old body, false}. Miss (absent, too old, or stored before an
+  // invalidation): {nullptr, false}.
+  Lookup lookup(const std::string& key);
+  // The fresh body cached under `key`, or nullptr.
   Body get(const std::string& key);
   // Read this before loading a value, and hand it to put().
   std::uint64_t generation() const;

@@ -37,6 +37,7 @@ struct Entry {
   Clock::time_point expires;
   std::uint64_t generation = 0;
   std::size_t cost = 0;
+  bool refreshing = false;  // a caller is reloading this expired entry
 };
 
 struct Shard {
@@ -242,8 +243,8 @@ struct ResponseCache::Impl {
       if (warned) log::info("response cache: Redis subscription restored", {{"cache", options.name}});
       warned = false;
       backoff = std::chrono::milliseconds(100);
-      subscribed = true;
       invalidate_local();  // messages may have been missed while we were not subscribed
+      subscribed = true;
       for (;;) {
         void* raw = nullptr;
         if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) break;
@@ -284,6 +285,30 @@ ResponseCache::ResponseCache(ResponseCacheOptions options) : impl_(std::make_uni
 
 ResponseCache::~ResponseCache() { stop(); }
 
+ResponseCache::Lookup ResponseCache::lookup(const std::string& key) {
+  auto& d = *impl_;
+  Shard& s = d.shard_for(key);
+  const auto now = Clock::now();
+  const auto current = d.generation.load();
+  {
+    std::lock_guard lock(s.mutex);
+    auto it = s.index.find(std::string_view(key));
+    if (it != s.index.end()) {
+      auto entry = it->second;
+      if (entry->generation == current && now < entry->expires + d.options.ttl) {
+        s.lru.splice(s.lru.begin(), s.lru, entry);
+        d.hits->inc();
+        if (now < entry->expires || entry->refreshing) return {entry->body, false};
+        entry->refreshing = true;  // this caller reloads; the others keep the old body meanwhile
+        return {entry->body, true};
+      }
+      d.erase_locked(s, entry);
+    }
+  }
+  d.misses->inc();
+  return {};
+}
+
 ResponseCache::Body ResponseCache::get(const std::string& key) {
   auto& d = *impl_;
   Shard& s = d.shard_for(key);
@@ -294,12 +319,12 @@ ResponseCache::Body ResponseCache::get(const std::string& key) {
     auto it = s.index.find(std::string_view(key));
     if (it != s.index.end()) {
       auto entry = it->second;
-      if (entry->generation == current && entry->expires > now) {
+      if (entry->generation == current && now < entry->expires) {
         s.lru.splice(s.lru.begin(), s.lru, entry);
         d.hits->inc();
         return entry->body;
       }
-      d.erase_locked(s, entry);
+      if (entry->generation != current || now >= entry->expires + d.options.ttl) d.erase_locked(s, entry);
     }
   }
   d.misses->inc();

@@ -1,3 +1,5 @@
+#include <platform/db.hpp>
+#include <platform/log.hpp>
 #include <platform/pq.hpp>
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -14,9 +16,17 @@ namespace bazaar::platform::pq {
 
 namespace {
 
+// Server notices ("text-search query contains only stop words") go to the debug log, not to stderr.
+void log_notice(void*, const char* message) {
+  std::string_view text(message);
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  log::debug("database notice", {{"notice", text}});
+}
+
 PGconn* connection_of(soci::session& s) {
   auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
   if (backend == nullptr || backend->conn_ == nullptr) throw soci::soci_error("no database connection");
+  PQsetNoticeProcessor(backend->conn_, log_notice, nullptr);
   return backend->conn_;
 }
 
@@ -159,35 +169,8 @@ Result exec_prepared(soci::session& s, const Prepared& statement, const Params& 
   return checked(conn, r);
 }
 
-namespace {
-void append_quoted(std::string& out, std::string_view element) {
-  out.push_back('"');
-  for (char c : element) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-}  // namespace
+std::string array_literal(const std::vector<std::string>& elements) { return to_pg_array(elements); }
 
-std::string array_literal(const std::vector<std::string>& elements) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < elements.size(); ++i) {
-    if (i) out.push_back(',');
-    append_quoted(out, elements[i]);
-  }
-  out.push_back('}');
-  return out;
-}
-
-std::string array_literal(const std::vector<std::int64_t>& elements) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < elements.size(); ++i) {
-    if (i) out.push_back(',');
-    out += std::to_string(elements[i]);
-  }
-  out.push_back('}');
-  return out;
-}
+std::string array_literal(const std::vector<std::int64_t>& elements) { return to_pg_int_array(elements); }
 
 }  // namespace bazaar::platform::pq

@@ -1,0 +1,237 @@
+// Stock: reservations for orders, stock levels set by admins, and the snapshot reads of the Queries facade.
+//
+// Lock order, everywhere: variant rows first, in ascending id order, then reservation rows. Every
+// statement below that changes stock starts by locking its variants `ORDER BY v.id FOR UPDATE`, and a
+// reservation row is only touched after its variant is locked, so two calls can never wait on each other
+// in a cycle (no deadlocks between checkouts, confirmations, releases and the sweeper).
+#include "repository.hpp"
+
+#include <platform/pq.hpp>
+
+namespace bazaar::catalog::repo {
+
+namespace pq = platform::pq;
+
+void lock_order(soci::session& s, const std::string& order_id) {
+  pq::Params params;
+  params.add("bazaar.catalog.reservation:" + order_id);
+  pq::exec(s, R"sql(SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))sql", params);
+}
+
+bool has_live_reservation(soci::session& s, const std::string& order_id) {
+  pq::Params params;
+  params.add(order_id);
+  auto r = pq::exec(s, R"sql(
+      SELECT EXISTS (SELECT 1 FROM catalog.reservations
+                     WHERE order_id = $1 AND status IN ('held', 'confirmed')))sql",
+                    params);
+  return r.boolean(0, 0);
+}
+
+ReserveResult reserve(soci::session& s, const std::string& order_id, const std::vector<StockLine>& lines,
+                      std::int64_t ttl_seconds) {
+  std::vector<std::string> ids;
+  std::vector<std::int64_t> quantities;
+  for (const auto& line : lines) {
+    ids.push_back(line.variant_id);
+    quantities.push_back(line.quantity);
+  }
+  pq::Params params;
+  params.add(order_id);
+  params.add(pq::array_literal(ids));
+  params.add(pq::array_literal(quantities));
+  params.add(ttl_seconds);
+  // One statement: lock (id order), conditional updates, reservation rows, and per line whether it was
+  // served and what was available. The UPDATE re-checks `on_hand - reserved >= quantity` on the newest row
+  // version (READ COMMITTED re-evaluation), so concurrent reservations can never oversell.
+  auto r = pq::exec(s, R"sql(
+      WITH req AS (
+        SELECT r.variant_id, r.quantity FROM unnest($2::uuid[], $3::int[]) AS r(variant_id, quantity)
+      ),
+      locked AS MATERIALIZED (
+        SELECT v.id, v.on_hand - v.reserved AS available
+        FROM catalog.variants v WHERE v.id IN (SELECT variant_id FROM req)
+        ORDER BY v.id FOR UPDATE
+      ),
+      served AS (
+        UPDATE catalog.variants v SET reserved = v.reserved + req.quantity, updated_at = now()
+        FROM req, locked
+        WHERE v.id = req.variant_id AND locked.id = v.id AND v.on_hand - v.reserved >= req.quantity
+        RETURNING v.id, req.quantity
+      ),
+      held AS (
+        INSERT INTO catalog.reservations AS res (order_id, variant_id, quantity, status, expires_at)
+        SELECT $1::uuid, served.id, served.quantity, 'held', now() + $4::int * interval '1 second' FROM served
+        ON CONFLICT (order_id, variant_id) DO UPDATE
+          SET quantity = EXCLUDED.quantity, status = 'held', expires_at = EXCLUDED.expires_at, updated_at = now()
+          WHERE res.status = 'released'
+        RETURNING res.variant_id
+      )
+      SELECT req.variant_id::text, req.quantity, coalesce(locked.available, 0), held.variant_id IS NOT NULL
+      FROM req LEFT JOIN locked ON locked.id = req.variant_id LEFT JOIN held ON held.variant_id = req.variant_id
+      ORDER BY req.variant_id)sql",
+                    params);
+  ReserveResult out;
+  out.reserved = true;
+  for (int i = 0; i < r.rows(); ++i) {
+    if (r.boolean(i, 3)) continue;
+    out.reserved = false;
+    out.shortages.push_back({r.string(i, 0), static_cast<int>(r.integer(i, 1)),
+                             static_cast<int>(std::max<std::int64_t>(r.integer(i, 2), 0))});
+  }
+  if (r.rows() != static_cast<int>(lines.size())) out.reserved = false;
+  return out;
+}
+
+std::vector<StockChange> confirm(soci::session& s, const std::string& order_id) {
+  static constexpr pq::Prepared kSql{"catalog_confirm_v1", R"sql(
+      WITH locked AS MATERIALIZED (
+        SELECT v.id FROM catalog.variants v
+        WHERE v.id IN (SELECT variant_id FROM catalog.reservations WHERE order_id = $1 AND status = 'held')
+        ORDER BY v.id FOR UPDATE
+      ),
+      done AS (
+        UPDATE catalog.reservations r SET status = 'confirmed', updated_at = now()
+        WHERE r.order_id = $1 AND r.status = 'held' AND r.variant_id IN (SELECT id FROM locked)
+        RETURNING r.variant_id, r.quantity
+      ),
+      moved AS (
+        UPDATE catalog.variants v
+        SET on_hand = v.on_hand - done.quantity, reserved = v.reserved - done.quantity, updated_at = now()
+        FROM done WHERE v.id = done.variant_id
+        RETURNING v.id, v.product_id, v.sku, v.title, v.on_hand + done.quantity AS before, v.on_hand AS after,
+                  v.on_hand - v.reserved AS available
+      )
+      SELECT moved.id::text, moved.product_id::text, moved.sku, p.title || ' — ' || moved.title,
+             moved.before, moved.after, moved.available
+      FROM moved JOIN catalog.products p ON p.id = moved.product_id
+      ORDER BY moved.id)sql"};
+  pq::Params params;
+  params.add(order_id);
+  auto r = pq::exec_prepared(s, kSql, params);
+  std::vector<StockChange> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({r.string(i, 0), r.string(i, 1), r.string(i, 2), r.string(i, 3), static_cast<int>(r.integer(i, 4)),
+                   static_cast<int>(r.integer(i, 5)), static_cast<int>(r.integer(i, 6))});
+  }
+  return out;
+}
+
+int release(soci::session& s, const std::string& order_id) {
+  static constexpr pq::Prepared kSql{"catalog_release_v1", R"sql(
+      WITH locked AS MATERIALIZED (
+        SELECT v.id FROM catalog.variants v
+        WHERE v.id IN (SELECT variant_id FROM catalog.reservations WHERE order_id = $1 AND status = 'held')
+        ORDER BY v.id FOR UPDATE
+      ),
+      released AS (
+        UPDATE catalog.reservations r SET status = 'released', updated_at = now()
+        WHERE r.order_id = $1 AND r.status = 'held' AND r.variant_id IN (SELECT id FROM locked)
+        RETURNING r.variant_id, r.quantity
+      ),
+      freed AS (
+        UPDATE catalog.variants v SET reserved = v.reserved - released.quantity, updated_at = now()
+        FROM released WHERE v.id = released.variant_id
+        RETURNING v.id
+      )
+      SELECT count(*) FROM freed)sql"};
+  pq::Params params;
+  params.add(order_id);
+  return static_cast<int>(pq::exec_prepared(s, kSql, params).integer(0, 0));
+}
+
+int restock(soci::session& s, const std::string& order_id) {
+  static constexpr pq::Prepared kSql{"catalog_restock_v1", R"sql(
+      WITH locked AS MATERIALIZED (
+        SELECT v.id FROM catalog.variants v
+        WHERE v.id IN (SELECT variant_id FROM catalog.reservations WHERE order_id = $1 AND status = 'confirmed')
+        ORDER BY v.id FOR UPDATE
+      ),
+      returned AS (
+        UPDATE catalog.reservations r SET status = 'released', updated_at = now()
+        WHERE r.order_id = $1 AND r.status = 'confirmed' AND r.variant_id IN (SELECT id FROM locked)
+        RETURNING r.variant_id, r.quantity
+      ),
+      restocked AS (
+        UPDATE catalog.variants v SET on_hand = v.on_hand + returned.quantity, updated_at = now()
+        FROM returned WHERE v.id = returned.variant_id
+        RETURNING v.id
+      )
+      SELECT count(*) FROM restocked)sql"};
+  pq::Params params;
+  params.add(order_id);
+  return static_cast<int>(pq::exec_prepared(s, kSql, params).integer(0, 0));
+}
+
+int release_expired(soci::session& s, int batch) {
+  static constexpr pq::Prepared kSql{"catalog_release_expired_v1", R"sql(
+      WITH due AS (
+        SELECT order_id, variant_id FROM catalog.reservations
+        WHERE status = 'held' AND expires_at < now()
+        ORDER BY expires_at LIMIT $1
+      ),
+      locked AS MATERIALIZED (
+        SELECT v.id FROM catalog.variants v WHERE v.id IN (SELECT variant_id FROM due)
+        ORDER BY v.id FOR UPDATE
+      ),
+      released AS (
+        UPDATE catalog.reservations r SET status = 'released', updated_at = now()
+        FROM due
+        WHERE r.order_id = due.order_id AND r.variant_id = due.variant_id
+          AND r.status = 'held' AND r.expires_at < now() AND r.variant_id IN (SELECT id FROM locked)
+        RETURNING r.variant_id, r.quantity
+      ),
+      per_variant AS (
+        SELECT variant_id, sum(quantity)::int AS quantity FROM released GROUP BY variant_id
+      ),
+      freed AS (
+        UPDATE catalog.variants v SET reserved = v.reserved - per_variant.quantity, updated_at = now()
+        FROM per_variant WHERE v.id = per_variant.variant_id
+        RETURNING v.id
+      )
+      SELECT count(*) FROM released)sql"};
+  pq::Params params;
+  params.add(static_cast<std::int64_t>(batch));
+  return static_cast<int>(pq::exec_prepared(s, kSql, params).integer(0, 0));
+}
+
+StockChange set_stock(soci::session& s, const std::string& variant_id, int on_hand_before, int on_hand) {
+  pq::Params params;
+  params.add(variant_id);
+  params.add(static_cast<std::int64_t>(on_hand));
+  auto r = pq::exec(s, R"sql(
+      UPDATE catalog.variants v SET on_hand = $2::int, updated_at = now()
+      FROM catalog.products p
+      WHERE v.id = $1 AND p.id = v.product_id
+      RETURNING v.product_id::text, v.sku, p.title || ' — ' || v.title, v.on_hand - v.reserved)sql",
+                    params);
+  return {variant_id,  r.string(0, 0), r.string(0, 1), r.string(0, 2), on_hand_before, on_hand,
+          static_cast<int>(r.integer(0, 3))};
+}
+
+std::vector<VariantSnapshot> variant_snapshots(soci::session& s, const std::vector<std::string>& variant_ids) {
+  static constexpr pq::Prepared kSql{"catalog_variant_snapshots_v1", R"sql(
+      SELECT v.id::text, v.product_id::text, v.sku, p.title || ' — ' || v.title, v.price, v.currency,
+             greatest(v.on_hand - v.reserved, 0), p.status = 'published'
+      FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id
+      WHERE v.id = ANY($1::uuid[]))sql"};
+  pq::Params params;
+  params.add(pq::array_literal(variant_ids));
+  auto r = pq::exec_prepared(s, kSql, params);
+  std::vector<VariantSnapshot> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    VariantSnapshot v;
+    v.variant_id = r.string(i, 0);
+    v.product_id = r.string(i, 1);
+    v.sku = r.string(i, 2);
+    v.title = r.string(i, 3);
+    v.price = platform::Money{r.integer(i, 4), r.string(i, 5)};
+    v.available = static_cast<int>(r.integer(i, 6));
+    v.purchasable = r.boolean(i, 7);
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace bazaar::catalog::repo

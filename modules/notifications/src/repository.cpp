@@ -1,0 +1,320 @@
+#include "repository.hpp"
+
+#include <platform/db.hpp>
+
+namespace bazaar::notifications::repo {
+
+using platform::Nullable;
+using platform::optional_string;
+using platform::use_nullable;
+
+namespace {
+
+constexpr const char* kTemplateColumns = R"sql(
+    name, channel, subject, body, body_html,
+    to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), updated_by)sql";
+
+TemplateRow template_from(const soci::row& r) {
+  return {r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2), r.get<std::string>(3),
+          optional_string(r, 4), r.get<std::string>(5), r.get<std::string>(6)};
+}
+
+constexpr const char* kDeliveryColumns = R"sql(
+    id::text, event_id::text, event_type, channel, recipient, recipient_name, user_id::text, template,
+    subject, body_text, body_html, payload::text, status, attempts, last_error,
+    to_char(next_attempt_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))sql";
+
+DeliveryRow delivery_from(const soci::row& r) {
+  DeliveryRow d;
+  d.id = r.get<std::string>(0);
+  d.event_id = r.get<std::string>(1);
+  d.event_type = r.get<std::string>(2);
+  d.channel = r.get<std::string>(3);
+  d.recipient = r.get<std::string>(4);
+  d.recipient_name = optional_string(r, 5);
+  d.user_id = optional_string(r, 6);
+  d.template_name = r.get<std::string>(7);
+  d.subject = optional_string(r, 8);
+  d.body_text = optional_string(r, 9);
+  d.body_html = optional_string(r, 10);
+  d.payload = r.get<std::string>(11);
+  d.status = r.get<std::string>(12);
+  d.attempts = r.get<int>(13);
+  d.last_error = optional_string(r, 14);
+  d.next_attempt_at = optional_string(r, 15);
+  d.created_at = r.get<std::string>(16);
+  d.sent_at = optional_string(r, 17);
+  return d;
+}
+
+constexpr const char* kMessageColumns = R"sql(
+    id::text, type, title, body, (read_at IS NOT NULL)::int,
+    to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))sql";
+
+MessageRow message_from(const soci::row& r) {
+  return {r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2),
+          r.get<std::string>(3), r.get<int>(4) != 0,    r.get<std::string>(5)};
+}
+
+}  // namespace
+
+std::optional<TemplateRow> find_template(soci::session& s, const std::string& name, const std::string& channel) {
+  soci::row r;
+  s << "SELECT " << kTemplateColumns << R"sql( FROM notifications.templates WHERE name = :n AND channel = :c)sql",
+      soci::use(name, "n"), soci::use(channel, "c"), soci::into(r);
+  if (!s.got_data()) return std::nullopt;
+  return template_from(r);
+}
+
+std::vector<TemplateRow> list_templates(soci::session& s) {
+  std::vector<TemplateRow> out;
+  soci::rowset<soci::row> rows =
+      (s.prepare << "SELECT " << kTemplateColumns << R"sql( FROM notifications.templates ORDER BY name, channel)sql");
+  for (const auto& r : rows) out.push_back(template_from(r));
+  return out;
+}
+
+TemplateRow save_template(soci::session& s, const TemplateRow& t) {
+  Nullable html(t.body_html);
+  soci::row r;
+  s << R"sql(
+      INSERT INTO notifications.templates (name, channel, subject, body, body_html, updated_at, updated_by)
+      VALUES (:n, :c, :subject, :body, :html, now(), :by)
+      ON CONFLICT (name, channel) DO UPDATE
+      SET subject = EXCLUDED.subject, body = EXCLUDED.body, body_html = EXCLUDED.body_html,
+          updated_at = now(), updated_by = EXCLUDED.updated_by
+      RETURNING )sql"
+    << kTemplateColumns,
+      soci::use(t.name, "n"), soci::use(t.channel, "c"), soci::use(t.subject, "subject"), soci::use(t.body, "body"),
+      use_nullable(html, "html"), soci::use(t.updated_by, "by"), soci::into(r);
+  return template_from(r);
+}
+
+bool insert_delivery(soci::session& s, const NewDelivery& d) {
+  Nullable name(d.recipient_name), user(d.user_id), subject(d.subject), text(d.body_text), html(d.body_html),
+      error(d.last_error);
+  // Rendering failures are not retried by the worker (next_attempt_at NULL): an admin fixes the template
+  // and retries. In-app messages are stored, which is their delivery.
+  soci::statement st = (s.prepare << R"sql(
+      INSERT INTO notifications.deliveries (id, event_id, event_type, channel, recipient, recipient_name, user_id,
+                                            template, subject, body_text, body_html, payload, status, last_error,
+                                            next_attempt_at, sent_at)
+      VALUES (CAST(:id AS uuid), CAST(:event AS uuid), :type, :channel, :recipient, :name, CAST(:user AS uuid),
+              :template, :subject, :text, :html, CAST(:payload AS jsonb), :status, :error,
+              CASE WHEN CAST(:status AS text) = 'pending' THEN now() END,
+              CASE WHEN CAST(:status AS text) = 'sent' THEN now() END)
+      ON CONFLICT (event_id, channel, recipient, template) DO NOTHING)sql",
+                        soci::use(d.id, "id"), soci::use(d.event_id, "event"), soci::use(d.event_type, "type"),
+                        soci::use(d.channel, "channel"), soci::use(d.recipient, "recipient"),
+                        use_nullable(name, "name"), use_nullable(user, "user"), soci::use(d.template_name, "template"),
+                        use_nullable(subject, "subject"), use_nullable(text, "text"), use_nullable(html, "html"),
+                        soci::use(d.payload, "payload"), soci::use(d.status, "status"), use_nullable(error, "error"));
+  st.execute(true);
+  return st.get_affected_rows() > 0;
+}
+
+void insert_message(soci::session& s, const std::string& id, const std::string& user_id, const std::string& type,
+                    const std::string& title, const std::string& body) {
+  s << R"sql(
+      INSERT INTO notifications.messages (id, user_id, type, title, body)
+      VALUES (CAST(:id AS uuid), CAST(:user AS uuid), :type, :title, :body)
+      ON CONFLICT (id) DO NOTHING)sql",
+      soci::use(id, "id"), soci::use(user_id, "user"), soci::use(type, "type"), soci::use(title, "title"),
+      soci::use(body, "body");
+}
+
+Claimed claim_due(soci::session& s, const std::string& channel, int batch, int lease_seconds,
+                  const std::string& due_by) {
+  Claimed out;
+  soci::rowset<soci::row> rows = (s.prepare << R"sql(
+      UPDATE notifications.deliveries SET locked_until = now() + make_interval(secs => :lease)
+      WHERE id IN (
+        SELECT id FROM notifications.deliveries
+        WHERE status IN ('pending', 'failed')
+          AND next_attempt_at <= LEAST(now(), CAST(NULLIF(:due_by, '') AS timestamptz))
+          AND (locked_until IS NULL OR locked_until < now())
+          AND channel = :channel
+        ORDER BY next_attempt_at, id
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED)
+      RETURNING )sql" << kDeliveryColumns << R"sql(, now()::text)sql",
+                                  soci::use(lease_seconds, "lease"), soci::use(due_by, "due_by"),
+                                  soci::use(channel, "channel"), soci::use(batch, "batch"));
+  for (const auto& r : rows) {
+    out.rows.push_back(delivery_from(r));
+    out.db_now = r.get<std::string>(18);
+  }
+  return out;
+}
+
+void mark_sent(soci::session& s, const std::string& id) {
+  s << R"sql(
+      UPDATE notifications.deliveries
+      SET status = 'sent', attempts = attempts + 1, sent_at = now(), last_error = NULL, locked_until = NULL,
+          next_attempt_at = NULL
+      WHERE id = CAST(:id AS uuid))sql",
+      soci::use(id, "id");
+}
+
+std::string mark_failed(soci::session& s, const std::string& id, const std::string& error, int max_attempts,
+                        long long backoff_base_ms) {
+  std::string status;
+  const double base = static_cast<double>(backoff_base_ms);
+  // In SET, `attempts` is the value before this attempt: attempt n = attempts + 1 waits base·2^(n-1).
+  s << R"sql(
+      UPDATE notifications.deliveries
+      SET attempts = attempts + 1,
+          status = CASE WHEN attempts + 1 >= :max THEN 'dead' ELSE 'failed' END,
+          last_error = :error,
+          locked_until = NULL,
+          next_attempt_at = CASE WHEN attempts + 1 >= :max THEN NULL
+                                 ELSE now() + make_interval(secs => LEAST(:base * power(2, attempts) / 1000.0, 21600)) END
+      WHERE id = CAST(:id AS uuid)
+      RETURNING status)sql",
+      soci::use(max_attempts, "max"), soci::use(error, "error"), soci::use(base, "base"), soci::use(id, "id"),
+      soci::into(status);
+  return status;
+}
+
+void release(soci::session& s, const std::string& id, long long delay_ms) {
+  const double delay = static_cast<double>(delay_ms);
+  s << R"sql(
+      UPDATE notifications.deliveries
+      SET locked_until = NULL, next_attempt_at = now() + make_interval(secs => :delay / 1000.0)
+      WHERE id = CAST(:id AS uuid) AND status IN ('pending', 'failed'))sql",
+      soci::use(delay, "delay"), soci::use(id, "id");
+}
+
+std::vector<DeliveryRow> list_deliveries(soci::session& s, const DeliveryFilter& f) {
+  std::vector<DeliveryRow> out;
+  const int limit = f.limit;
+  soci::rowset<soci::row> rows = (s.prepare << "SELECT " << kDeliveryColumns << R"sql(
+      FROM notifications.deliveries
+      WHERE (:status = '' OR status = :status)
+        AND (:channel = '' OR channel = :channel)
+        AND (:after = '' OR id < CAST(NULLIF(:after, '') AS uuid))
+      ORDER BY id DESC LIMIT :limit)sql",
+                                  soci::use(f.status, "status"), soci::use(f.channel, "channel"),
+                                  soci::use(f.after_id, "after"), soci::use(limit, "limit"));
+  for (const auto& r : rows) out.push_back(delivery_from(r));
+  return out;
+}
+
+std::optional<DeliveryRow> find_delivery(soci::session& s, const std::string& id, bool for_update) {
+  soci::row r;
+  s << "SELECT " << kDeliveryColumns << R"sql( FROM notifications.deliveries WHERE id = CAST(:id AS uuid))sql"
+    << (for_update ? R"sql( FOR UPDATE)sql" : ""),
+      soci::use(id, "id"), soci::into(r);
+  if (!s.got_data()) return std::nullopt;
+  return delivery_from(r);
+}
+
+void set_rendered(soci::session& s, const std::string& id, const std::string& subject, const std::string& text,
+                  const std::optional<std::string>& html) {
+  Nullable h(html);
+  s << R"sql(
+      UPDATE notifications.deliveries SET subject = :subject, body_text = :text, body_html = :html
+      WHERE id = CAST(:id AS uuid))sql",
+      soci::use(subject, "subject"), soci::use(text, "text"), use_nullable(h, "html"), soci::use(id, "id");
+}
+
+void reset_for_retry(soci::session& s, const std::string& id) {
+  // locked_until is kept: a send in flight finishes (and records) before anyone claims the row again.
+  s << R"sql(
+      UPDATE notifications.deliveries
+      SET status = 'pending', attempts = 0, last_error = NULL, next_attempt_at = now(), sent_at = NULL
+      WHERE id = CAST(:id AS uuid))sql",
+      soci::use(id, "id");
+}
+
+std::vector<MessageRow> list_messages(soci::session& s, const std::string& user_id, bool unread_only,
+                                      const std::string& after_id, int limit) {
+  std::vector<MessageRow> out;
+  const int unread = unread_only ? 1 : 0;
+  soci::rowset<soci::row> rows = (s.prepare << "SELECT " << kMessageColumns << R"sql(
+      FROM notifications.messages
+      WHERE user_id = CAST(:user AS uuid)
+        AND (:unread = 0 OR read_at IS NULL)
+        AND (:after = '' OR id < CAST(NULLIF(:after, '') AS uuid))
+      ORDER BY id DESC LIMIT :limit)sql",
+                                  soci::use(user_id, "user"), soci::use(unread, "unread"), soci::use(after_id, "after"),
+                                  soci::use(limit, "limit"));
+  for (const auto& r : rows) out.push_back(message_from(r));
+  return out;
+}
+
+bool mark_read(soci::session& s, const std::string& user_id, const std::string& id) {
+  int found = 0;
+  // One statement: marks it (once — the first read time stays) and tells whether it is the caller's.
+  s << R"sql(
+      WITH target AS (
+        SELECT id FROM notifications.messages WHERE id = CAST(:id AS uuid) AND user_id = CAST(:user AS uuid)),
+      marked AS (
+        UPDATE notifications.messages SET read_at = now()
+        WHERE id IN (SELECT id FROM target) AND read_at IS NULL)
+      SELECT count(*) FROM target)sql",
+      soci::use(id, "id"), soci::use(user_id, "user"), soci::into(found);
+  return found > 0;
+}
+
+std::vector<DeliveryRow> deliveries_of_user(soci::session& s, const std::string& user_id) {
+  std::vector<DeliveryRow> out;
+  soci::rowset<soci::row> rows = (s.prepare << "SELECT " << kDeliveryColumns << R"sql(
+      FROM notifications.deliveries WHERE user_id = CAST(:user AS uuid) ORDER BY id)sql",
+                                  soci::use(user_id, "user"));
+  for (const auto& r : rows) out.push_back(delivery_from(r));
+  return out;
+}
+
+void erase_user(soci::session& s, const std::string& user_id) {
+  s << "DELETE FROM notifications.messages WHERE user_id = CAST(:user AS uuid)", soci::use(user_id, "user");
+  s << R"sql(
+      UPDATE notifications.deliveries
+      SET recipient = 'redacted:' || id::text, recipient_name = NULL, user_id = NULL,
+          subject = NULL, body_text = NULL, body_html = NULL, payload = '{}'::jsonb,
+          last_error = CASE WHEN status IN ('pending', 'failed') THEN 'not sent: the recipient deleted their account'
+                            ELSE last_error END,
+          status = CASE WHEN status IN ('pending', 'failed') THEN 'dead' ELSE status END,
+          next_attempt_at = NULL
+      WHERE user_id = CAST(:user AS uuid))sql",
+      soci::use(user_id, "user");
+}
+
+void insert_fanout(soci::session& s, const FanoutRow& f) {
+  s << R"sql(
+      INSERT INTO notifications.fanouts (event_id, event_type, audience, template, context)
+      VALUES (CAST(:event AS uuid), :type, :audience, :template, CAST(:context AS jsonb))
+      ON CONFLICT (event_id, audience, template) DO NOTHING)sql",
+      soci::use(f.event_id, "event"), soci::use(f.event_type, "type"), soci::use(f.audience, "audience"),
+      soci::use(f.template_name, "template"), soci::use(f.context, "context");
+}
+
+std::vector<FanoutRow> claim_fanouts(soci::session& s, int batch, int lease_seconds) {
+  std::vector<FanoutRow> out;
+  soci::rowset<soci::row> rows = (s.prepare << R"sql(
+      UPDATE notifications.fanouts SET locked_until = now() + make_interval(secs => :lease)
+      WHERE (event_id, audience, template) IN (
+        SELECT event_id, audience, template FROM notifications.fanouts
+        WHERE locked_until IS NULL OR locked_until < now()
+        ORDER BY created_at
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED)
+      RETURNING event_id::text, event_type, audience, template, context::text)sql",
+                                  soci::use(lease_seconds, "lease"), soci::use(batch, "batch"));
+  for (const auto& r : rows) {
+    out.push_back({r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2), r.get<std::string>(3),
+                   r.get<std::string>(4)});
+  }
+  return out;
+}
+
+void delete_fanout(soci::session& s, const FanoutRow& f) {
+  s << R"sql(
+      DELETE FROM notifications.fanouts
+      WHERE event_id = CAST(:event AS uuid) AND audience = :audience AND template = :template)sql",
+      soci::use(f.event_id, "event"), soci::use(f.audience, "audience"), soci::use(f.template_name, "template");
+}
+
+}  // namespace bazaar::notifications::repo
