@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cstdio>
+#include <unordered_map>
 #include <mutex>
 #include <unistd.h>
 
@@ -129,6 +131,35 @@ void Metrics::observe_request(std::string_view method, std::string_view route, i
   histogram("bazaar_http_request_duration_seconds", "HTTP request latency by route template",
             {{"route", std::string(r)}})
       .observe(seconds);
+}
+
+std::uint64_t Metrics::next_instance() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+void Metrics::observe_route(const void* route_key, std::string_view method, std::string_view route, int status,
+                            double seconds) {
+  struct Series {
+    std::array<Counter*, 6> by_class{};  // 1xx..5xx, other
+    Histogram* latency = nullptr;
+  };
+  // Keyed by the registry's instance number too: a later registry (tests make many) may reuse addresses.
+  thread_local std::unordered_map<std::uint64_t, std::unordered_map<const void*, Series>> cache;
+  auto& series = cache[instance_][route_key];
+  const int cls = status >= 100 && status < 600 ? status / 100 - 1 : 5;
+  auto& counter_slot = series.by_class[static_cast<std::size_t>(cls)];
+  if (!counter_slot) {
+    counter_slot = &counter("bazaar_http_requests_total", "HTTP requests by method, route template and status class",
+                            {{"method", std::string(method)}, {"route", std::string(route)},
+                             {"status", std::string(status_class(status))}});
+  }
+  if (!series.latency) {
+    series.latency = &histogram("bazaar_http_request_duration_seconds", "HTTP request latency by route template",
+                                {{"route", std::string(route)}});
+  }
+  counter_slot->inc();
+  series.latency->observe(seconds);
 }
 
 std::string Metrics::render() const {

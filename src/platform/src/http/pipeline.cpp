@@ -97,7 +97,11 @@ http::Middleware request_context(Metrics& metrics) {
     reply.headers.set("X-Request-Id", rq.request_id);
     add_security_headers(reply);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    metrics.observe_request(rq.method_name, rq.route, reply.status, seconds);
+    if (rq.matched_route) {
+      metrics.observe_route(rq.matched_route, rq.method_name, rq.route, reply.status, seconds);
+    } else {
+      metrics.observe_request(rq.method_name, rq.route, reply.status, seconds);
+    }
     if (log::enabled(log::Level::info)) {
       boost::json::object line{{"request_id", rq.request_id},
                                {"method", rq.method_name},
