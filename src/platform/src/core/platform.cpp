@@ -91,7 +91,11 @@ std::shared_ptr<security::JwtService> load_jwt(const Config& c) {
 }  // namespace
 
 struct Platform::Impl {
-  asio::io_context io;  // first: destroyed last, after every timer and socket bound to it
+  // One io_context per I/O thread, each run by exactly that thread: connections never need a strand and
+  // schedulers are not contended. `io` (the first) also runs the acceptors, dispatcher, jobs and signals.
+  // Declared first: destroyed last, after every timer and socket bound to them.
+  asio::io_context io{1};
+  std::vector<std::unique_ptr<asio::io_context>> extra_ios;
   Config config;
   Metrics metrics;
   Database db;
@@ -113,7 +117,7 @@ struct Platform::Impl {
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<Server> server;
   std::vector<std::thread> threads;
-  std::unique_ptr<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::shared_ptr<asio::steady_timer>> job_timers;
   std::atomic<bool> stopping{false};
   bool started = false;
@@ -205,13 +209,20 @@ void Platform::start(std::size_t threads) {
   d.pipeline = std::make_unique<Pipeline>(
       po, PipelineDeps{d.router, d.jwt.get(), *d.rate_limiter, d.idempotency, d.metrics, d.principal_checks});
   Pipeline* pipeline = d.pipeline.get();
+  std::vector<asio::io_context*> contexts{&d.io};
+  for (std::size_t i = 1; i < threads; ++i) {
+    d.extra_ios.push_back(std::make_unique<asio::io_context>(1));
+    contexts.push_back(d.extra_ios.back().get());
+  }
   d.server = std::make_unique<Server>(
-      d.io, server_options(d.config), [pipeline](http::Request& rq) { return (*pipeline)(rq); }, d.metrics);
+      d.io, contexts, server_options(d.config), [pipeline](http::Request& rq) { return (*pipeline)(rq); }, d.metrics);
   d.server->start();
   if (d.config.boolean("events.dispatch_in_background", true)) d.dispatcher.start(d.io);
   d.start_jobs();
-  d.work = std::make_unique<asio::executor_work_guard<asio::io_context::executor_type>>(d.io.get_executor());
-  for (std::size_t i = 0; i < threads; ++i) d.threads.emplace_back([&d] { d.io.run(); });
+  for (auto* context : contexts) {
+    d.work.push_back(asio::make_work_guard(*context));
+    d.threads.emplace_back([context] { context->run(); });
+  }
   d.started = true;
 }
 
@@ -234,8 +245,9 @@ void Platform::stop() {
   done.wait();
   d.dispatcher.stop();
   for (auto& t : d.job_timers) asio::post(d.io, [t] { t->cancel(); });
-  d.work.reset();
+  d.work.clear();
   d.io.stop();
+  for (auto& context : d.extra_ios) context->stop();
   for (auto& t : d.threads) t.join();
   d.threads.clear();
   d.hashing.stop();

@@ -14,7 +14,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -90,6 +89,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   };
 
   asio::io_context& io;
+  std::vector<asio::io_context*> workers;
+  std::atomic<std::size_t> next_worker{0};
   ServerOptions options;
   RequestHandler handler;
   Metrics& metrics;
@@ -104,8 +105,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   Counter& refused_connections;
   Counter& overloaded_requests;
 
-  Impl(asio::io_context& io_, ServerOptions o, RequestHandler h, Metrics& m)
+  Impl(asio::io_context& io_, std::vector<asio::io_context*> w, ServerOptions o, RequestHandler h, Metrics& m)
       : io(io_),
+        workers(std::move(w)),
         options(std::move(o)),
         handler(std::move(h)),
         metrics(m),
@@ -141,7 +143,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self, Listener& l) {
     while (!self->stopping) {
-      auto [ec, socket] = co_await l.acceptor->async_accept(asio::make_strand(self->io), kTuple);
+      asio::io_context& target = *self->workers[self->next_worker++ % self->workers.size()];
+      auto [ec, socket] = co_await l.acceptor->async_accept(target, kTuple);
       if (ec) {
         if (self->stopping || ec == asio::error::operation_aborted) co_return;
         log::warn("accept failed", {{"listener", l.spec.name}, {"error", ec.message()}});
@@ -367,8 +370,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 };
 
-Server::Server(asio::io_context& io, ServerOptions options, RequestHandler handler, Metrics& metrics)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler), metrics)) {
+Server::Server(asio::io_context& io, std::vector<asio::io_context*> workers, ServerOptions options,
+               RequestHandler handler, Metrics& metrics)
+    : impl_(std::make_shared<Impl>(io, workers.empty() ? std::vector<asio::io_context*>{&io} : std::move(workers),
+                                   std::move(options), std::move(handler), metrics)) {
   Impl* impl = impl_.get();
   metrics.gauge_fn("bazaar_http_open_connections", "Open client connections",
                    [impl] { return static_cast<double>(impl->connections.load()); });

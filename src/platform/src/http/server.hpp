@@ -43,7 +43,10 @@ using RequestHandler = std::function<boost::asio::awaitable<http::Reply>(http::R
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, ServerOptions options, RequestHandler handler, Metrics& metrics);
+  // Listeners accept on `io`; connections are spread over `workers` (each run by exactly one thread, so a
+  // connection's coroutine and anything posted to it never run concurrently — no strand needed).
+  Server(boost::asio::io_context& io, std::vector<boost::asio::io_context*> workers, ServerOptions options,
+         RequestHandler handler, Metrics& metrics);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
