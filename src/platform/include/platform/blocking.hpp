@@ -83,6 +83,7 @@ class WorkerPool {
   };
   bool try_enqueue(std::function<void(std::size_t, bool)> fn);
   void worker_loop(std::size_t index);
+  void note_done();
 
   WorkerPoolOptions options_;
   mutable std::mutex mutex_;

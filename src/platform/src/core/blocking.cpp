@@ -33,6 +33,12 @@ void WorkerPool::stop() {
   threads_.clear();
 }
 
+// Counted before the waiter is woken, so that a caller who saw its job finish also sees it counted.
+void WorkerPool::note_done() {
+  --busy_;
+  ++completed_;
+}
+
 std::size_t WorkerPool::queued() const {
   std::lock_guard lock(mutex_);
   return queue_.size();
@@ -64,9 +70,7 @@ void WorkerPool::worker_loop(std::size_t index) {
     const auto waited = std::chrono::steady_clock::now() - task.enqueued;
     total_wait_us_ += static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(waited).count());
     ++busy_;
-    task.fn(index, waited > options_.max_wait);
-    --busy_;
-    ++completed_;
+    task.fn(index, waited > options_.max_wait);  // calls note_done() before it wakes the waiter
   }
 }
 
@@ -97,6 +101,7 @@ asio::awaitable<void> WorkerPool::run_erased(Job job) {
           } catch (...) {
             failure = std::current_exception();
           }
+          note_done();
           resume();
         });
         if (!queued) {
@@ -112,12 +117,14 @@ void WorkerPool::run_sync(const Job& job) {
   std::promise<void> done;
   auto future = done.get_future();
   const bool accepted = try_enqueue([&](std::size_t worker, bool) {
+    std::exception_ptr failure;
     try {
       job(worker);
-      done.set_value();
     } catch (...) {
-      done.set_exception(std::current_exception());
+      failure = std::current_exception();
     }
+    note_done();
+    failure ? done.set_exception(failure) : done.set_value();
   });
   if (!accepted) throw ErrorException(overloaded(options_, false));
   future.get();
