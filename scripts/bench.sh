@@ -310,6 +310,24 @@ bench_notification_latency() {
 
 # ------------------------------------------------------------------------------------------------ main
 
+# Registers and logs in a bench user through the API, then measures GET /api/v1/me with its token.
+bench_accounts_me() {
+  local email password body token user_id base="http://127.0.0.1:$BAZAAR_PORT/api/v1/auth"
+  email="bench-$(date +%s%N)@example.com"
+  password="Bench-Password-2026"
+  curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\",\"first_name\":\"Bench\",\"last_name\":\"User\"}" \
+    "$base/register" || die "could not register the bench user"
+  body=$(curl -fsS -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
+    "$base/login") || die "could not log in the bench user"
+  token=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' <<<"$body")
+  user_id=$(local_psql -d "$BENCH_DB" -At -c "SELECT id FROM accounts.users WHERE email = '$email'")
+  export BENCH_ACCESS_TOKEN=$token
+  PGBENCH_DEFINES=(-D "userid='$user_id'")
+  scenario "GET /api/v1/me" bench/lua/accounts_me.lua "P(accounts_me)" 0.50 20
+  PGBENCH_DEFINES=()
+}
+
 main() {
   command -v wrk >/dev/null || die "wrk not found (run scripts/setup.sh)"
   mkdir -p "$LOG_DIR"
@@ -384,6 +402,9 @@ main() {
   scenario "product, cache off" bench/lua/catalog_product_all.lua "P(catalog_product)" 0.50 20
   scenario "list of 20, cache off" "/api/v1/products?limit=20" "P(catalog_list)" 0.45 50
   CONNECTIONS=16 scenario "search, cache off, c=16" bench/lua/catalog_search.lua H 0.00 60
+
+  # Accounts: GET /api/v1/me with a valid token against its SQL (bench/pgbench/accounts_me.sql).
+  bench_accounts_me
 
   # Notifications: a committed event to the email accepted by an SMTP server (restarts bazaar twice).
   bench_notification_latency
