@@ -323,7 +323,7 @@ bench_accounts_me() {
   token=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' <<<"$body")
   user_id=$(local_psql -d "$BENCH_DB" -At -c "SELECT id FROM accounts.users WHERE email = '$email'")
   export BENCH_ACCESS_TOKEN=$token
-  PGBENCH_DEFINES=(-D "userid='$user_id'")
+  PGBENCH_DEFINES=(-D "userid=$user_id")
   scenario "GET /api/v1/me" bench/lua/accounts_me.lua "P(accounts_me)" 0.50 20
   PGBENCH_DEFINES=()
 }
