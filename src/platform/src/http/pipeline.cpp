@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <random>
+#include <unordered_map>
 
 namespace bazaar::platform::http {
 
@@ -180,6 +181,34 @@ http::Middleware routing(const http::Router& router, bool separate_admin_listene
   };
 }
 
+// An Ed25519 verification costs ~50 µs of CPU; a client sends the same token for its whole lifetime. Each
+// I/O thread remembers the claims of tokens it verified (exact token text → claims), re-checking only the
+// expiry on a hit. Bounded: the map is dropped when full. Tokens are never cached when invalid.
+Result<security::AccessClaims> verify_cached(const security::JwtService& jwt, std::string_view token) {
+  constexpr std::size_t kMaxEntries = 4096;
+  struct Cache {
+    const security::JwtService* owner = nullptr;
+    std::unordered_map<std::string, security::AccessClaims> entries;
+  };
+  thread_local Cache cache;
+  if (cache.owner != &jwt) {  // another platform instance (tests): never share verified claims
+    cache.entries.clear();
+    cache.owner = &jwt;
+  }
+  const auto now = std::chrono::system_clock::now();
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (auto it = cache.entries.find(std::string(token)); it != cache.entries.end()) {
+    if (it->second.exp + jwt.settings().leeway.count() > now_s) return it->second;
+    cache.entries.erase(it);
+  }
+  auto claims = jwt.verify(token, now);
+  if (claims) {
+    if (cache.entries.size() >= kMaxEntries) cache.entries.clear();
+    cache.entries.emplace(std::string(token), *claims);
+  }
+  return claims;
+}
+
 http::Middleware authentication(const security::JwtService* jwt, const std::vector<PrincipalCheck>& checks) {
   return [jwt, &checks](Request& rq, const Next& next) -> boost::asio::awaitable<Reply> {
     auto header = rq.header("Authorization");
@@ -190,7 +219,7 @@ http::Middleware authentication(const security::JwtService* jwt, const std::vect
       co_return http::problem(Error::unauthorized("invalid_token", "Use 'Authorization: Bearer <access token>'."), rq);
     }
     if (!jwt) co_return http::problem(Error::unauthorized("invalid_token", "Tokens are not accepted here."), rq);
-    auto claims = jwt->verify(header->substr(kBearer.size()));
+    auto claims = verify_cached(*jwt, header->substr(kBearer.size()));
     if (!claims) co_return http::problem(claims.error(), rq);
     http::Principal principal{claims->sub, claims->role, claims->jti};
     for (const auto& check : checks) {
