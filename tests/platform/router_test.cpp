@@ -266,7 +266,6 @@ TEST_SUITE("router") {
     CHECK(r.routes()[2]->pattern == "/c/{id:uuid}");
     CHECK(r.routes()[2]->access == Access::admin);
     CHECK(r.routes()[3]->method == Method::put);
-    CHECK(r.routes()[0]->idempotent_replay);
   }
 
   TEST_CASE("router: method names convert both ways") {

@@ -82,10 +82,7 @@ asio::awaitable<Reply> delete_user(Request& rq, Service& svc) {
 }  // namespace
 
 void register_admin_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.get("/admin/v1/users", Access::admin, bind(list_users));
   r.get("/admin/v1/users/{id:uuid}", Access::admin, bind(get_user));
   r.patch("/admin/v1/users/{id:uuid}", Access::admin, bind(patch_user));

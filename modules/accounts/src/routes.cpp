@@ -247,10 +247,7 @@ asio::awaitable<Reply> delete_address(Request& rq, Service& svc) {
 }  // namespace
 
 void register_customer_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.post("/api/v1/auth/register", Access::public_route, bind(register_user));
   r.post("/api/v1/auth/login", Access::public_route, bind(login));
   r.post("/api/v1/auth/refresh", Access::public_route, bind(refresh));

@@ -107,10 +107,7 @@ asio::awaitable<Reply> claim(Request& rq, Service& svc) {
 }  // namespace
 
 void register_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.post("/api/v1/carts", Access::public_route, bind(create_cart));
   r.get("/api/v1/carts/{id:uuid}", Access::public_route, bind(get_cart));
   r.post("/api/v1/carts/{id:uuid}/items", Access::public_route, bind(add_item));

@@ -197,10 +197,7 @@ asio::awaitable<Reply> delete_category(Request& rq, Service& svc) {
 }  // namespace
 
 void register_admin_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.get("/admin/v1/products", Access::admin, bind(list_products));
   r.post("/admin/v1/products", Access::admin, bind(create_product));
   r.get("/admin/v1/products/{id:uuid}", Access::admin, bind(get_product));

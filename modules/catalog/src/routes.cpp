@@ -79,10 +79,7 @@ asio::awaitable<Reply> get_media(Request& rq, Service& svc) {
 }  // namespace
 
 void register_customer_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.get("/api/v1/products", Access::public_route, bind(list_products));
   r.get("/api/v1/products/{ref}", Access::public_route, bind(get_product));
   r.get("/api/v1/categories", Access::public_route, bind(list_categories));

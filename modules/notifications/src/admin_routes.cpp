@@ -118,10 +118,7 @@ asio::awaitable<Reply> put_template(Request& rq, Service& svc) {
 }  // namespace
 
 void register_admin_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.get("/admin/v1/notifications", Access::admin, bind(list_deliveries));
   r.post("/admin/v1/notifications/{id:uuid}/retry", Access::admin, bind(retry_delivery));
   r.get("/admin/v1/notification-templates", Access::admin, bind(list_templates));

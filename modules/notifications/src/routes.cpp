@@ -60,10 +60,7 @@ asio::awaitable<Reply> mark_read(Request& rq, Service& svc) {
 }  // namespace
 
 void register_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.get("/api/v1/me/notifications", Access::authenticated, bind(list_notifications));
   r.post("/api/v1/me/notifications/{id:uuid}/read", Access::authenticated, bind(mark_read));
 }

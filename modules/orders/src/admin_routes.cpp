@@ -127,10 +127,7 @@ asio::awaitable<Reply> stats(Request& rq, Service& svc) {
 }  // namespace
 
 void register_admin_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.get("/admin/v1/orders", Access::admin, bind(list_orders));
   r.get("/admin/v1/orders/{id:uuid}", Access::admin, bind(get_order));
   r.post("/admin/v1/orders/{id:uuid}/ship", Access::admin, bind(ship));

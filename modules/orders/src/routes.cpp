@@ -168,10 +168,7 @@ asio::awaitable<Reply> webhook(Request& rq, Service& svc) {
 }  // namespace
 
 void register_customer_routes(http::Router& r, Service& svc) {
-  Service* s = &svc;
-  auto bind = [s](asio::awaitable<Reply> (*fn)(Request&, Service&)) {
-    return [s, fn](Request& rq) { return fn(rq, *s); };
-  };
+  const auto bind = http::binder(svc);
   r.get("/api/v1/shipping-options", Access::public_route, bind(shipping_options));
   r.post("/api/v1/orders", Access::public_route, bind(create_order));
   r.get("/api/v1/orders", Access::authenticated, bind(list_orders));

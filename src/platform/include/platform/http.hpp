@@ -100,12 +100,21 @@ using Handler = std::function<asio::awaitable<Reply>(Request&)>;
 using Next = std::function<asio::awaitable<Reply>(Request&)>;
 using Middleware = std::function<asio::awaitable<Reply>(Request&, const Next&)>;
 
+// Turns `fn(Request&, Service&)` handler functions into router handlers bound to one service:
+//   const auto bind = http::binder(service);
+//   router.get("/api/v1/things/{id}", Access::public_route, bind(get_thing));
+template <class Service>
+auto binder(Service& service) {
+  return [&service](asio::awaitable<Reply> (*fn)(Request&, Service&)) -> Handler {
+    return [&service, fn](Request& rq) { return fn(rq, service); };
+  };
+}
+
 struct Route {
   Method method;
   std::string pattern;  // "/api/v1/products/{id}" or with a typed parameter "{id:uuid}"
   Access access;
   Handler handler;
-  bool idempotent_replay = true;  // Idempotency-Key honoured (POST/PATCH/DELETE)
 };
 
 struct RouteMatch {

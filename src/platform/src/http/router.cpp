@@ -101,7 +101,7 @@ void Router::add(Method method, std::string pattern, Access access, Handler hand
     throw std::invalid_argument("route " + pattern + " duplicates " + it->second);
   }
   root_->shapes.emplace(shape + ' ' + std::string(to_string(method)), pattern);
-  routes_.push_back(std::make_unique<Route>(Route{method, std::move(pattern), access, std::move(handler), true}));
+  routes_.push_back(std::make_unique<Route>(Route{method, std::move(pattern), access, std::move(handler)}));
   node->methods[method] = routes_.back().get();
 }
 
