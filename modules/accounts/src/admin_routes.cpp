@@ -42,14 +42,8 @@ asio::awaitable<Reply> list_users(Request& rq, Service& svc) {
   f.after_id = page->after.empty() ? "" : page->after[0];
   f.limit = page->limit + 1;  // one more tells whether there is a next page
   auto users = co_await svc.list_users(f);
-  std::optional<std::string> next;
-  if (static_cast<int>(users.size()) > page->limit) {
-    users.resize(static_cast<std::size_t>(page->limit));
-    next = platform::encode_cursor({users.back().id});
-  }
-  json::array items;
-  for (const auto& u : users) items.push_back(user_json(u));
-  co_return http::json_reply(200, platform::page_json(std::move(items), next));
+  co_return http::json_reply(
+      200, platform::keyset_page_json(users, page->limit, [](const auto& row) { return user_json(row); }));
 }
 
 asio::awaitable<Reply> get_user(Request& rq, Service& svc) {

@@ -72,14 +72,8 @@ asio::awaitable<Reply> list_deliveries(Request& rq, Service& svc) {
   f.after_id = page->after.empty() ? "" : page->after[0];
   f.limit = page->limit + 1;
   auto rows = co_await svc.deliveries(f);
-  std::optional<std::string> next;
-  if (static_cast<int>(rows.size()) > page->limit) {
-    rows.resize(static_cast<std::size_t>(page->limit));
-    next = platform::encode_cursor({rows.back().id});
-  }
-  json::array items;
-  for (const auto& d : rows) items.push_back(delivery_json(d));
-  co_return http::json_reply(200, platform::page_json(std::move(items), next));
+  co_return http::json_reply(
+      200, platform::keyset_page_json(rows, page->limit, [](const auto& row) { return delivery_json(row); }));
 }
 
 asio::awaitable<Reply> retry_delivery(Request& rq, Service& svc) {

@@ -38,14 +38,8 @@ asio::awaitable<Reply> list_notifications(Request& rq, Service& svc) {
   std::string after;
   if (!page->after.empty()) after = page->after[0];
   auto rows = co_await svc.inbox(std::string(rq.user_id()), unread, std::move(after), page->limit + 1);
-  std::optional<std::string> next;
-  if (static_cast<int>(rows.size()) > page->limit) {
-    rows.resize(static_cast<std::size_t>(page->limit));
-    next = platform::encode_cursor({rows.back().id});
-  }
-  json::array items;
-  for (const auto& m : rows) items.push_back(message_json(m));
-  co_return http::json_reply(200, platform::page_json(std::move(items), next));
+  co_return http::json_reply(
+      200, platform::keyset_page_json(rows, page->limit, [](const auto& row) { return message_json(row); }));
 }
 
 asio::awaitable<Reply> mark_read(Request& rq, Service& svc) {

@@ -51,14 +51,8 @@ asio::awaitable<Reply> list_orders(Request& rq, Service& svc) {
   f.after_id = page->after.empty() ? "" : page->after[0];
   f.limit = page->limit + 1;
   auto orders = co_await svc.list(f);
-  std::optional<std::string> next;
-  if (static_cast<int>(orders.size()) > page->limit) {
-    orders.resize(static_cast<std::size_t>(page->limit));
-    next = platform::encode_cursor({orders.back().id});
-  }
-  json::array items;
-  for (const auto& o : orders) items.push_back(order_json(o));
-  co_return http::json_reply(200, platform::page_json(std::move(items), next));
+  co_return http::json_reply(
+      200, platform::keyset_page_json(orders, page->limit, [](const auto& row) { return order_json(row); }));
 }
 
 asio::awaitable<Reply> with_history(Request& rq, Service& svc, const Result<repo::OrderRow>& order) {

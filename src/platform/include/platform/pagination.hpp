@@ -23,4 +23,18 @@ std::optional<std::vector<std::string>> decode_cursor(std::string_view cursor);
 // {"items": items, "next_cursor": cursor|null}
 boost::json::object page_json(boost::json::array items, const std::optional<std::string>& next_cursor);
 
+// The tail of a keyset list by id: the rows were fetched with limit + 1, so an extra row means there is a
+// next page (its cursor is the last kept row's id); the kept rows are mapped with `to_json`.
+template <class Row, class ToJson>
+boost::json::object keyset_page_json(std::vector<Row>& rows, int limit, ToJson to_json) {
+  std::optional<std::string> next;
+  if (static_cast<int>(rows.size()) > limit) {
+    rows.resize(static_cast<std::size_t>(limit));
+    next = encode_cursor({rows.back().id});
+  }
+  boost::json::array items;
+  for (const auto& row : rows) items.push_back(to_json(row));
+  return page_json(std::move(items), next);
+}
+
 }  // namespace bazaar::platform
