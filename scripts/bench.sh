@@ -15,11 +15,18 @@
 # BENCH_CATALOG_PRODUCTS (100000, the demo catalog's size), BENCH_BUILD_DIR (build/release: a release build
 # directory of your own is configured and built there), BENCH_EXTERNAL_SERVICES=1 (use the PostgreSQL and
 # Redis already answering on BAZAAR_PG_PORT / BAZAAR_REDIS_PORT instead of scripts/services.sh).
-# To add a scenario: one `scenario` line in main() below (and for P(x) a bench/pgbench/x.sql).
+# BENCH_SECTIONS ("catalog accounts cart orders notifications"): which modules' scenarios run, in order;
+# GET /healthz, idle RSS and start-up time always run.
+# To add a scenario: one `scenario` line in the module's bench/scenarios/<module>.sh (and for P(x) a
+# bench/pgbench/x.sql); a new module's file defines bench_<module> and joins BENCH_SECTIONS.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$BAZAAR_ROOT"
+for scenarios in bench/scenarios/*.sh; do
+  # shellcheck source=/dev/null
+  source "$scenarios"
+done
 
 DURATION=${BENCH_DURATION:-5s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
@@ -36,6 +43,10 @@ BIN=$BUILD_DIR/bazaar
 HELLO_BIN=$BUILD_DIR/bench/bazaar_bench_hello
 LOG_DIR=$BAZAAR_LOCAL/logs
 export BENCH_PRODUCT_IDS=$BAZAAR_LOCAL/bench-product-ids.txt   # read by bench/lua/catalog_*.lua
+read -r -a SECTIONS <<<"${BENCH_SECTIONS:-catalog accounts cart orders notifications}"
+if [[ -z ${BENCH_SECTIONS:-} ]]; then   # by default, every module that has scenarios
+  for i in "${!SECTIONS[@]}"; do declare -F "bench_${SECTIONS[$i]}" >/dev/null || unset "SECTIONS[$i]"; done
+fi
 PGBENCH_DEFINES=()            # extra pgbench arguments for P(x) scripts, e.g. (-D products=1000)
 
 BAZAAR_PID=
@@ -84,8 +95,8 @@ start_bazaar() {
   local log=$LOG_DIR/bench-bazaar.log t0
   port_open "$BAZAAR_PORT" && die "port $BAZAAR_PORT is already in use"
   t0=$(date +%s%N)
-  env BAZAAR_HTTP__LISTEN=127.0.0.1:$BAZAAR_PORT BAZAAR_HTTPS__LISTEN='' BAZAAR_ADMIN__LISTEN='' \
-    BAZAAR_HTTP__THREADS=$THREADS BAZAAR_RATE_LIMIT__ENABLED=false BAZAAR_LOG__LEVEL=warn \
+  env "BAZAAR_HTTP__LISTEN=127.0.0.1:$BAZAAR_PORT" BAZAAR_HTTPS__LISTEN='' BAZAAR_ADMIN__LISTEN='' \
+    "BAZAAR_HTTP__THREADS=$THREADS" BAZAAR_RATE_LIMIT__ENABLED=false BAZAAR_LOG__LEVEL=warn \
     "${BAZAAR_EXTRA_ENV[@]}" "$BIN" serve >"$log" 2>&1 &
   BAZAAR_PID=$!
   if ! wait_http "http://127.0.0.1:$BAZAAR_PORT/readyz" "$BAZAAR_PID"; then
@@ -93,6 +104,14 @@ start_bazaar() {
     die "bazaar serve did not become ready (log: $log)"
   fi
   READY_MS=$(((READY_NS - t0) / 1000000))
+}
+
+# restart_bazaar [BAZAAR_A__B=value ...]: restarts bazaar with those settings on top of its defaults.
+restart_bazaar() {
+  stop_pid "$BAZAAR_PID"
+  BAZAAR_PID=
+  BAZAAR_EXTRA_ENV=("$@")
+  start_bazaar
 }
 
 start_hello() {
@@ -267,66 +286,7 @@ build_binaries() {
   fi
 }
 
-# ------------------------------------------------------------------- notifications: email latency
-# End to end from a committed orders.order_placed (an order awaiting an external payment, so "order
-# received" is news) to the email accepted by a local SMTP server, at BENCH_NOTIFY_RATE events/s (50) for
-# BENCH_NOTIFY_SECONDS (10). bench/notify_latency.py runs the SMTP server (aiosmtpd), publishes the events
-# into the outbox as the orders module does (insert + NOTIFY, one statement each) and times every message.
-# bazaar is restarted with the smtp transport for it, and restarted as it was afterwards.
-bench_notification_latency() {
-  local rate=${BENCH_NOTIFY_RATE:-50} seconds=${BENCH_NOTIFY_SECONDS:-10} port=${BENCH_NOTIFY_SMTP_PORT:-18025}
-  local python=/usr/bin/python3 out sent received p50 p99 worst verdict name
-  name="email latency, ${rate}/s"
-  [[ -x $python ]] || python=python3
-  if ! "$python" -c 'import aiosmtpd' 2>/dev/null; then
-    row "$name" "" "" "" "p99 <= 1000 ms, every email" "" "" "FAIL (python3-aiosmtpd is missing)"
-    return 0
-  fi
-  port_open "$port" && die "port $port is already in use"
-  info "$name: orders.order_placed for ${seconds} s, emails through SMTP on 127.0.0.1:$port"
-  local -a saved_env=("${BAZAAR_EXTRA_ENV[@]}")
-  stop_pid "$BAZAAR_PID"
-  BAZAAR_PID=
-  BAZAAR_EXTRA_ENV+=(BAZAAR_NOTIFICATIONS__EMAIL__TRANSPORT=smtp
-                     "BAZAAR_NOTIFICATIONS__EMAIL__SMTP_URL=smtp://127.0.0.1:$port")
-  start_bazaar
-  out=$("$python" bench/notify_latency.py --smtp-port "$port" --rate "$rate" --seconds "$seconds" \
-    -- -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" -d "$BENCH_DB") || die "bench/notify_latency.py failed"
-  read -r sent received p50 p99 worst <<<"$out"
-  info "  $received of $sent emails, p50 $p50 ms, p99 $p99 ms, max $worst ms"
-  stop_pid "$BAZAAR_PID"
-  BAZAAR_PID=
-  BAZAAR_EXTRA_ENV=("${saved_env[@]}")
-  start_bazaar
-  verdict=ok
-  if ((received < sent)); then
-    verdict="FAIL ($((sent - received)) of $sent emails missing)"
-  elif is_true "$p99 > 1000"; then
-    verdict="FAIL (p99 > 1000 ms)"
-  fi
-  row "$name" "$received/$sent emails" "" "" "p99 <= 1000 ms, every email" "$(printf '%.1f ms' "$p50")" \
-    "$(printf '%.1f ms' "$p99")" "$verdict"
-}
-
 # ------------------------------------------------------------------------------------------------ main
-
-# Registers and logs in a bench user through the API, then measures GET /api/v1/me with its token.
-bench_accounts_me() {
-  local email password body token user_id base="http://127.0.0.1:$BAZAAR_PORT/api/v1/auth"
-  email="bench-$(date +%s%N)@example.com"
-  password="Bench-Password-2026"
-  curl -fsS -o /dev/null -H 'Content-Type: application/json' \
-    -d "{\"email\":\"$email\",\"password\":\"$password\",\"first_name\":\"Bench\",\"last_name\":\"User\"}" \
-    "$base/register" || die "could not register the bench user"
-  body=$(curl -fsS -H 'Content-Type: application/json' -d "{\"email\":\"$email\",\"password\":\"$password\"}" \
-    "$base/login") || die "could not log in the bench user"
-  token=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])' <<<"$body")
-  user_id=$(local_psql -d "$BENCH_DB" -At -c "SELECT id FROM accounts.users WHERE email = '$email'")
-  export BENCH_ACCESS_TOKEN=$token
-  PGBENCH_DEFINES=(-D "userid=$user_id")
-  scenario "GET /api/v1/me" bench/lua/accounts_me.lua "P(accounts_me)" 0.50 20
-  PGBENCH_DEFINES=()
-}
 
 main() {
   command -v wrk >/dev/null || die "wrk not found (run scripts/setup.sh)"
@@ -375,39 +335,14 @@ main() {
   echo "bazaar bench: $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, wrk -t$WRK_THREADS" \
     "-c$CONNECTIONS -d$DURATION, $PAIRS pairs, pool $POOL_SIZE, $(date -u +%FT%TZ)"
 
-  # ---- scenarios: NAME  URL_OR_LUA  BASELINE  TARGET_RATIO  P99_MS
+  # ---- scenarios: the platform's here, each module's in bench/scenarios/<module>.sh
   scenario "GET /healthz" /healthz H 0.70 5
 
-  # Catalog reads as configured by default: the response cache serves hot products and list pages as
-  # ready bytes (refreshed every catalog.cache_ttl_ms).
-  scenario "product, cached" bench/lua/catalog_product_hot.lua H 0.70 5
-  # (No latency bound is asked of lists; 50 ms catches stampedes: a refresh per expired key, not one per request.)
-  scenario "list of 20, cached" bench/lua/catalog_list_hot.lua H 0.50 50
-  # Search at 16 connections: only the latency bound counts (the ratio to H is shown, not judged).
-  CONNECTIONS=16 scenario "full-text search, c=16" bench/lua/catalog_search.lua H 0.00 20
-  # Every product read once or more: the cache fills up to catalog.cache_max_bytes; memory must stay bounded.
-  info "reading every product for ${RSS_LOAD_SECONDS:-15} s (cache filling)"
-  run_wrk bench/lua/catalog_product_all.lua "$BAZAAR_PORT" "${RSS_LOAD_SECONDS:-15}s" >/dev/null
-  local loaded_rss
-  loaded_rss=$(rss_mib "$BAZAAR_PID")
-  verdict=ok; is_true "$loaded_rss > 150" && verdict=FAIL
-  row "RSS, 100k products read" "$loaded_rss MiB" "" "" "<= 150 MiB (cache full)" "" "" "$verdict"
-
-  # The same reads with the cache off, against their SQL run by pgbench (bench/pgbench/catalog_*.sql).
-  info "restarting bazaar with catalog.cache_enabled=false"
-  stop_pid "$BAZAAR_PID"
-  BAZAAR_PID=
-  BAZAAR_EXTRA_ENV=(BAZAAR_CATALOG__CACHE_ENABLED=false)
-  start_bazaar
-  scenario "product, cache off" bench/lua/catalog_product_all.lua "P(catalog_product)" 0.50 20
-  scenario "list of 20, cache off" "/api/v1/products?limit=20" "P(catalog_list)" 0.45 50
-  CONNECTIONS=16 scenario "search, cache off, c=16" bench/lua/catalog_search.lua H 0.00 60
-
-  # Accounts: GET /api/v1/me with a valid token against its SQL (bench/pgbench/accounts_me.sql).
-  bench_accounts_me
-
-  # Notifications: a committed event to the email accepted by an SMTP server (restarts bazaar twice).
-  bench_notification_latency
+  local section
+  for section in "${SECTIONS[@]}"; do
+    declare -F "bench_$section" >/dev/null || die "no bench_$section in bench/scenarios/ (BENCH_SECTIONS)"
+    "bench_$section"
+  done
 
   # ---- process figures (absolute targets)
   local idle_mib

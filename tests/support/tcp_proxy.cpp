@@ -32,6 +32,7 @@ struct TcpProxy::Impl : std::enable_shared_from_this<TcpProxy::Impl> {
     explicit Link(tcp::socket c) : client(std::move(c)), server(client.get_executor()) {}
     tcp::socket client;
     tcp::socket server;
+    bool client_spoke_last = false;  // the client sent bytes the server has not answered yet
     void close() {
       boost::system::error_code ignored;
       client.close(ignored);
@@ -48,6 +49,7 @@ struct TcpProxy::Impl : std::enable_shared_from_this<TcpProxy::Impl> {
   std::uint16_t port = 0;
   std::uint64_t generation = 0;
   std::set<std::shared_ptr<Link>> links;  // touched only on the proxy's thread
+  std::uint64_t round_trips = 0;          // likewise
   std::thread thread;
 
   // Runs f on the proxy's thread and waits for it.
@@ -108,16 +110,23 @@ struct TcpProxy::Impl : std::enable_shared_from_this<TcpProxy::Impl> {
       self->links.erase(link);
       co_return;
     }
-    asio::co_spawn(self->io, pump(self, link, link->client, link->server), asio::detached);
-    asio::co_spawn(self->io, pump(self, link, link->server, link->client), asio::detached);
+    asio::co_spawn(self->io, pump(self, link, link->client, link->server, true), asio::detached);
+    asio::co_spawn(self->io, pump(self, link, link->server, link->client, false), asio::detached);
+  }
+
+  // Counts a round trip when the client starts a new flight; the server's answer ends the flight.
+  void note_flight(Link& link, bool from_client) {
+    if (from_client && !link.client_spoke_last) ++round_trips;
+    link.client_spoke_last = from_client;
   }
 
   static asio::awaitable<void> pump(std::shared_ptr<Impl> self, std::shared_ptr<Link> link, tcp::socket& from,
-                                    tcp::socket& to) {
+                                    tcp::socket& to, bool from_client) {
     std::array<char, 16384> data;
     for (;;) {
       auto [rec, n] = co_await from.async_read_some(asio::buffer(data), kTuple);
       if (rec) break;
+      self->note_flight(*link, from_client);
       auto [wec, m] = co_await asio::async_write(to, asio::buffer(data.data(), n), kTuple);
       if (wec) break;
     }
@@ -158,6 +167,16 @@ std::size_t TcpProxy::connections() const {
   std::size_t n = 0;
   impl_->on_io([&] { n = impl_->links.size(); });
   return n;
+}
+
+std::uint64_t TcpProxy::round_trips() const {
+  std::uint64_t n = 0;
+  impl_->on_io([&] { n = impl_->round_trips; });
+  return n;
+}
+
+void TcpProxy::reset_round_trips() {
+  impl_->on_io([this] { impl_->round_trips = 0; });
 }
 
 HostPort host_port_of(const std::string& url, std::uint16_t default_port) {

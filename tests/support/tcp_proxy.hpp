@@ -1,7 +1,8 @@
 #pragma once
 // A tiny TCP proxy on 127.0.0.1:<ephemeral> that forwards to an upstream host:port (the test database), so a
 // test can take a dependency away and bring it back: pause() closes every open connection and refuses new
-// ones, resume() accepts again on the same port. Runs on its own thread.
+// ones, resume() accepts again on the same port. It also counts round trips, which is how tests hold a
+// request to its SQL round-trip budget. Runs on its own thread.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,6 +23,11 @@ class TcpProxy {
   void resume();
   // Proxied connections currently open.
   std::size_t connections() const;
+  // Round trips since construction or the last reset, summed over connections: a round trip is a flight of
+  // bytes from the client that follows the server's answer (or opens the connection). A PostgreSQL
+  // statement is one; a pipelined batch of statements is one too, which is the point of pipelining.
+  std::uint64_t round_trips() const;
+  void reset_round_trips();
 
   struct Impl;
 
