@@ -5,6 +5,7 @@
 
 #include <catalog/events.hpp>
 #include <platform/ids.hpp>
+#include <platform/pq.hpp>
 
 #include <algorithm>
 #include <set>
@@ -15,12 +16,6 @@ namespace bazaar::catalog {
 namespace asio = boost::asio;
 
 namespace {
-
-// Thrown inside the reservation transaction to roll it back when not every line could be served.
-struct Shortage : std::runtime_error {
-  explicit Shortage(std::vector<StockShortage> s) : std::runtime_error("insufficient stock"), shortages(std::move(s)) {}
-  std::vector<StockShortage> shortages;
-};
 
 std::string order_uuid(const std::string& order_id) {
   auto id = platform::normalize_uuid(order_id);
@@ -47,25 +42,35 @@ asio::awaitable<ReserveOutcome> InventoryService::reserve(std::string order_id, 
   if (!outcome.shortages.empty()) co_return outcome;
   const std::int64_t seconds = std::max<std::int64_t>(ttl.count(), 1);
 
-  std::vector<StockShortage> shortages;
-  try {
-    co_await db_.transaction([&](platform::Tx& tx) {
-      repo::lock_order(tx.sql(), order_id);  // a concurrent duplicate call waits, then sees our rows
-      if (repo::has_live_reservation(tx.sql(), order_id)) return;  // idempotent: reserved before
-      auto result = repo::reserve(tx.sql(), order_id, *merged, seconds);
-      if (!result.reserved) throw Shortage(std::move(result.shortages));
-    });
-  } catch (const Shortage& s) {
-    shortages = s.shortages;
-  }
-  outcome.reserved = shortages.empty();
-  outcome.shortages = std::move(shortages);
+  auto result = co_await db_.run([&](soci::session& s) {
+    auto r = repo::reserve(s, order_id, *merged, seconds);
+    // Idempotent: a repeated call for an order that already holds its stock succeeds even if the stock
+    // left since then would not be enough for a new reservation.
+    if (!r.reserved && repo::has_live_reservation(s, order_id)) {
+      r.reserved = true;
+      r.shortages.clear();
+    }
+    return r;
+  });
+  outcome.reserved = result.reserved;
+  outcome.shortages = std::move(result.shortages);
+  outcome.snapshots = std::move(result.snapshots);
   co_return outcome;
 }
 
 asio::awaitable<void> InventoryService::confirm(std::string order_id) {
   order_id = order_uuid(order_id);
   const int threshold = threshold_;
+  // Usually no variant reaches the low-stock threshold: one autocommit statement. Otherwise that statement
+  // fails without changing anything, and a transaction confirms and publishes catalog.stock_low together.
+  bool reaches_threshold = false;
+  try {
+    co_await db_.run([&](soci::session& s) { repo::confirm(s, order_id, threshold); });
+  } catch (const std::exception& e) {
+    if (!platform::pq::is_expectation_failure(e)) throw;
+    reaches_threshold = true;
+  }
+  if (!reaches_threshold) co_return;
   co_await db_.transaction([&](platform::Tx& tx) {
     for (const auto& c : repo::confirm(tx.sql(), order_id)) {
       if (domain::is_stock_low_after(c.on_hand_before, c.on_hand_after, c.available_after, threshold)) {

@@ -133,14 +133,13 @@ bool delete_category(soci::session& s, const std::string& id);
 struct ReserveResult {
   bool reserved = false;
   std::vector<StockShortage> shortages;
+  std::vector<VariantSnapshot> snapshots;  // of the requested variants that exist, as read under the lock
 };
-// Serialises the reservation calls of one order (transaction-level advisory lock).
-void lock_order(soci::session& s, const std::string& order_id);
 // Whether the order already holds (or confirmed) its reservations.
 bool has_live_reservation(soci::session& s, const std::string& order_id);
-// All lines or none, in one statement: variant rows locked in id order, conditional updates of reserved,
-// reservation rows inserted (or revived when released before). When not every line could be served the
-// result lists the shortages and the caller must roll back.
+// All lines or none, in one statement (autocommit: nothing to roll back): variant rows locked in id order,
+// reservation rows inserted (or revived when released before) and `reserved` raised only when every line
+// is purchasable and available. Idempotent per order. One round trip.
 ReserveResult reserve(soci::session& s, const std::string& order_id, const std::vector<StockLine>& lines,
                       std::int64_t ttl_seconds);
 
@@ -154,7 +153,10 @@ struct StockChange {
   int available_after = 0;
 };
 // held → confirmed: the quantities leave on_hand and reserved.
-std::vector<StockChange> confirm(soci::session& s, const std::string& order_id);
+// With fail_at_threshold, a change that takes a variant to that threshold or below fails the statement
+// (pq::is_expectation_failure) and changes nothing.
+std::vector<StockChange> confirm(soci::session& s, const std::string& order_id,
+                                 std::optional<int> fail_at_threshold = std::nullopt);
 // held → released: the quantities leave reserved. Returns the number of lines released.
 int release(soci::session& s, const std::string& order_id);
 // confirmed → released: the quantities return to on_hand.

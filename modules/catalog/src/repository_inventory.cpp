@@ -12,12 +12,6 @@ namespace bazaar::catalog::repo {
 
 namespace pq = platform::pq;
 
-void lock_order(soci::session& s, const std::string& order_id) {
-  pq::Params params;
-  params.add("bazaar.catalog.reservation:" + order_id);
-  pq::exec(s, R"sql(SELECT pg_advisory_xact_lock(hashtextextended($1, 0)))sql", params);
-}
-
 bool has_live_reservation(soci::session& s, const std::string& order_id) {
   pq::Params params;
   params.add(order_id);
@@ -30,6 +24,46 @@ bool has_live_reservation(soci::session& s, const std::string& order_id) {
 
 ReserveResult reserve(soci::session& s, const std::string& order_id, const std::vector<StockLine>& lines,
                       std::int64_t ttl_seconds) {
+  // One statement, all lines or none: the variant rows are locked in id order (a concurrent reservation of
+  // the same variants waits here, then reads their newest stock), `ok` decides for the whole order, and
+  // only then are reservation rows inserted and `reserved` raised. A duplicate call for the same order
+  // waits on the same locks, finds its rows in the ON CONFLICT arbiter and changes nothing. The rows also
+  // carry the variants' snapshots, so that checkout prices the order from the same read.
+  static constexpr pq::Prepared kSql{"catalog_reserve_v2", R"sql(
+      WITH req AS (
+        SELECT r.variant_id, r.quantity FROM unnest($2::uuid[], $3::int[]) AS r(variant_id, quantity)
+      ),
+      locked AS MATERIALIZED (
+        SELECT v.id, v.product_id, v.sku, p.title || ' — ' || v.title AS title, v.price, v.currency,
+               v.on_hand - v.reserved AS available, p.status = 'published' AS purchasable
+        FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id
+        WHERE v.id IN (SELECT variant_id FROM req)
+        ORDER BY v.id FOR UPDATE OF v
+      ),
+      ok AS (
+        SELECT count(*) = (SELECT count(*) FROM req)
+               AND coalesce(bool_and(l.purchasable AND l.available >= req.quantity), false) AS all_lines
+        FROM req JOIN locked l ON l.id = req.variant_id
+      ),
+      held AS (
+        INSERT INTO catalog.reservations AS res (order_id, variant_id, quantity, status, expires_at)
+        SELECT $1::uuid, req.variant_id, req.quantity, 'held', now() + $4::int * interval '1 second'
+        FROM req, ok WHERE ok.all_lines
+        ON CONFLICT (order_id, variant_id) DO UPDATE
+          SET quantity = EXCLUDED.quantity, status = 'held', expires_at = EXCLUDED.expires_at, updated_at = now()
+          WHERE res.status = 'released'
+        RETURNING res.variant_id, res.quantity
+      ),
+      served AS (
+        UPDATE catalog.variants v SET reserved = v.reserved + held.quantity, updated_at = now()
+        FROM held WHERE v.id = held.variant_id
+        RETURNING v.id
+      )
+      SELECT req.variant_id::text, req.quantity, (SELECT all_lines FROM ok), (SELECT count(*) FROM served),
+             l.id IS NOT NULL, greatest(coalesce(l.available, 0), 0), l.product_id::text, l.sku, l.title, l.price,
+             l.currency, coalesce(l.purchasable, false)
+      FROM req LEFT JOIN locked l ON l.id = req.variant_id
+      ORDER BY req.variant_id)sql"};
   std::vector<std::string> ids;
   std::vector<std::int64_t> quantities;
   for (const auto& line : lines) {
@@ -41,50 +75,36 @@ ReserveResult reserve(soci::session& s, const std::string& order_id, const std::
   params.add(pq::array_literal(ids));
   params.add(pq::array_literal(quantities));
   params.add(ttl_seconds);
-  // One statement: lock (id order), conditional updates, reservation rows, and per line whether it was
-  // served and what was available. The UPDATE re-checks `on_hand - reserved >= quantity` on the newest row
-  // version (READ COMMITTED re-evaluation), so concurrent reservations can never oversell.
-  auto r = pq::exec(s, R"sql(
-      WITH req AS (
-        SELECT r.variant_id, r.quantity FROM unnest($2::uuid[], $3::int[]) AS r(variant_id, quantity)
-      ),
-      locked AS MATERIALIZED (
-        SELECT v.id, v.on_hand - v.reserved AS available
-        FROM catalog.variants v WHERE v.id IN (SELECT variant_id FROM req)
-        ORDER BY v.id FOR UPDATE
-      ),
-      served AS (
-        UPDATE catalog.variants v SET reserved = v.reserved + req.quantity, updated_at = now()
-        FROM req, locked
-        WHERE v.id = req.variant_id AND locked.id = v.id AND v.on_hand - v.reserved >= req.quantity
-        RETURNING v.id, req.quantity
-      ),
-      held AS (
-        INSERT INTO catalog.reservations AS res (order_id, variant_id, quantity, status, expires_at)
-        SELECT $1::uuid, served.id, served.quantity, 'held', now() + $4::int * interval '1 second' FROM served
-        ON CONFLICT (order_id, variant_id) DO UPDATE
-          SET quantity = EXCLUDED.quantity, status = 'held', expires_at = EXCLUDED.expires_at, updated_at = now()
-          WHERE res.status = 'released'
-        RETURNING res.variant_id
-      )
-      SELECT req.variant_id::text, req.quantity, coalesce(locked.available, 0), held.variant_id IS NOT NULL
-      FROM req LEFT JOIN locked ON locked.id = req.variant_id LEFT JOIN held ON held.variant_id = req.variant_id
-      ORDER BY req.variant_id)sql",
-                    params);
+  auto r = pq::exec_prepared(s, kSql, params);
   ReserveResult out;
-  out.reserved = true;
+  out.reserved = r.rows() > 0 && r.boolean(0, 2);
   for (int i = 0; i < r.rows(); ++i) {
-    if (r.boolean(i, 3)) continue;
-    out.reserved = false;
-    out.shortages.push_back({r.string(i, 0), static_cast<int>(r.integer(i, 1)),
-                             static_cast<int>(std::max<std::int64_t>(r.integer(i, 2), 0))});
+    const int requested = static_cast<int>(r.integer(i, 1));
+    const bool found = r.boolean(i, 4);
+    const int available = static_cast<int>(r.integer(i, 5));
+    const bool purchasable = r.boolean(i, 11);
+    if (!out.reserved && (!purchasable || available < requested)) {
+      out.shortages.push_back({r.string(i, 0), requested, purchasable ? available : 0});
+    }
+    if (!found) continue;
+    VariantSnapshot v;
+    v.variant_id = r.string(i, 0);
+    v.product_id = r.string(i, 6);
+    v.sku = r.string(i, 7);
+    v.title = r.string(i, 8);
+    v.price = platform::Money{r.integer(i, 9), r.string(i, 10)};
+    v.available = available;
+    v.purchasable = purchasable;
+    out.snapshots.push_back(std::move(v));
   }
-  if (r.rows() != static_cast<int>(lines.size())) out.reserved = false;
   return out;
 }
 
-std::vector<StockChange> confirm(soci::session& s, const std::string& order_id) {
-  static constexpr pq::Prepared kSql{"catalog_confirm_v1", R"sql(
+std::vector<StockChange> confirm(soci::session& s, const std::string& order_id,
+                                 std::optional<int> fail_at_threshold) {
+  // $2, when given, makes the statement fail (platform.expect) instead of taking a variant to the
+  // low-stock threshold: the caller then confirms again in a transaction that publishes catalog.stock_low.
+  static constexpr pq::Prepared kSql{"catalog_confirm_v2", R"sql(
       WITH locked AS MATERIALIZED (
         SELECT v.id FROM catalog.variants v
         WHERE v.id IN (SELECT variant_id FROM catalog.reservations WHERE order_id = $1 AND status = 'held')
@@ -103,11 +123,18 @@ std::vector<StockChange> confirm(soci::session& s, const std::string& order_id) 
                   v.on_hand - v.reserved AS available
       )
       SELECT moved.id::text, moved.product_id::text, moved.sku, p.title || ' — ' || moved.title,
-             moved.before, moved.after, moved.available
+             moved.before, moved.after, moved.available,
+             platform.expect($2::int IS NULL OR NOT (moved.after < moved.before AND moved.available <= $2::int),
+                             'stock stays above the low-stock threshold')
       FROM moved JOIN catalog.products p ON p.id = moved.product_id
       ORDER BY moved.id)sql"};
   pq::Params params;
   params.add(order_id);
+  if (fail_at_threshold) {
+    params.add(static_cast<std::int64_t>(*fail_at_threshold));
+  } else {
+    params.add_null();
+  }
   auto r = pq::exec_prepared(s, kSql, params);
   std::vector<StockChange> out;
   for (int i = 0; i < r.rows(); ++i) {

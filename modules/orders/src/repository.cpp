@@ -65,57 +65,6 @@ std::vector<OrderLineInfo> lines_of(soci::session& s, const std::string& id) {
 
 }  // namespace
 
-void insert_order(soci::session& s, OrderRow& o) {
-  std::vector<std::string> variants, products, skus, titles;
-  std::vector<int> quantities;
-  std::vector<long long> prices;
-  for (const auto& l : o.lines) {
-    variants.push_back(l.variant_id);
-    products.push_back(l.product_id);
-    skus.push_back(l.sku);
-    titles.push_back(l.title);
-    quantities.push_back(l.quantity);
-    prices.push_back(l.unit_price);
-  }
-  const std::string v = platform::to_pg_array(variants), p = platform::to_pg_array(products),
-                    k = platform::to_pg_array(skus), t = platform::to_pg_array(titles),
-                    q = platform::to_pg_int_array(quantities), pr = platform::to_pg_int_array(prices);
-  const std::string history_id = platform::new_uuid_v7();
-  Nullable user(o.user_id), token(o.guest_token_hash), key(o.idempotency_key);
-  const long long subtotal = o.subtotal, shipping = o.shipping_total, total = o.total;
-  long long number = 0;
-  std::string created_at;
-  // Order, lines and the first history entry in one round trip.
-  s << R"sql(
-      WITH ord AS (
-        INSERT INTO orders.orders (id, user_id, email, guest_token_hash, cart_id, idempotency_key, status, payment_status,
-                                   currency, subtotal, shipping_total, total, shipping_address, shipping_option,
-                                   payment_method)
-        VALUES (CAST(:id AS uuid), CAST(:user AS uuid), :email, :token, CAST(:cart AS uuid), :key, :status, :pstatus,
-                :currency, :subtotal, :shipping, :total, CAST(:address AS jsonb), CAST(:option AS jsonb), :method)
-        RETURNING id, number, created_at),
-      lines AS (
-        INSERT INTO orders.order_lines (order_id, line_no, variant_id, product_id, sku, title, quantity, unit_price, line_total)
-        SELECT ord.id, l.n, l.variant, l.product, l.sku, l.title, l.qty, l.price, l.price * l.qty
-        FROM ord, unnest(CAST(:variants AS uuid[]), CAST(:products AS uuid[]), CAST(:skus AS text[]),
-                         CAST(:titles AS text[]), CAST(:qtys AS int[]), CAST(:prices AS bigint[]))
-                  WITH ORDINALITY AS l(variant, product, sku, title, qty, price, n)),
-      hist AS (
-        INSERT INTO orders.order_history (id, order_id, status, payment_status, note)
-        SELECT CAST(:hid AS uuid), ord.id, :status, :pstatus, 'order placed' FROM ord)
-      SELECT number, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM ord)sql",
-      soci::use(o.id, "id"), use_nullable(user, "user"), soci::use(o.email, "email"), use_nullable(token, "token"),
-      soci::use(o.cart_id, "cart"), use_nullable(key, "key"), soci::use(o.status, "status"),
-      soci::use(o.payment_status, "pstatus"), soci::use(o.currency, "currency"), soci::use(subtotal, "subtotal"),
-      soci::use(shipping, "shipping"), soci::use(total, "total"), soci::use(o.shipping_address, "address"),
-      soci::use(o.shipping_option, "option"), soci::use(o.payment_method, "method"), soci::use(v, "variants"),
-      soci::use(p, "products"), soci::use(k, "skus"), soci::use(t, "titles"), soci::use(q, "qtys"),
-      soci::use(pr, "prices"), soci::use(history_id, "hid"), soci::into(number), soci::into(created_at);
-  o.number = number;
-  o.created_at = created_at;
-  o.updated_at = created_at;
-}
-
 std::optional<OrderRow> find_order(soci::session& s, const std::string& id, bool for_update) {
   soci::row r;
   s << "SELECT " << kOrderColumns << " FROM orders.orders o WHERE o.id = CAST(:id AS uuid)"
@@ -344,15 +293,6 @@ std::optional<TestPayment> find_test_payment(soci::session& s, const std::string
   p.captured = captured;
   p.refunded = refunded;
   return p;
-}
-
-TestPayment put_test_payment(soci::session& s, const std::string& order_id, const TestPayment& p) {
-  const long long amount = p.amount, captured = p.captured;
-  s << R"sql(INSERT INTO orders.test_payments (order_id, reference, outcome, amount, captured)
-             VALUES (CAST(:o AS uuid), :ref, :outcome, :amount, :captured) ON CONFLICT (order_id) DO NOTHING)sql",
-      soci::use(order_id, "o"), soci::use(p.reference, "ref"), soci::use(p.outcome, "outcome"),
-      soci::use(amount, "amount"), soci::use(captured, "captured");
-  return *find_test_payment(s, order_id);
 }
 
 void update_test_payment(soci::session& s, const std::string& order_id, const TestPayment& p) {

@@ -2,6 +2,8 @@
 // All of the orders module's SQL.
 #include <orders/events.hpp>
 
+#include <platform/pq.hpp>
+
 #include <soci/soci.h>
 
 #include <cstdint>
@@ -47,8 +49,19 @@ struct HistoryEntry {
   std::string at;
 };
 
-// Inserts the order, its lines and its first history entry in one statement; fills number/created_at.
-void insert_order(soci::session& s, OrderRow& o);
+// ---- checkout (repository_checkout.cpp): pipelined, one round trip per batch
+// Adds the insert of the order (with its number), its lines and its first history entry to `batch`;
+// read_inserted_order takes created_at from that statement's result.
+std::size_t add_insert_order(platform::pq::Pipeline& batch, const OrderRow& o);
+void read_inserted_order(const platform::pq::Result& r, OrderRow& o);
+// Adds pending_payment → paid (payment_status and reference from `paid`) with its history entry; the batch
+// fails with pq::is_expectation_failure when the order was no longer pending.
+std::size_t add_mark_paid(platform::pq::Pipeline& batch, const OrderRow& paid, const std::string& note);
+void read_marked_paid(const platform::pq::Result& r, OrderRow& o);
+// The saga's bookkeeping after its side effects, in one statement.
+void set_saga_state(soci::session& s, const std::string& id, const std::string& stock_state, bool cart_completed);
+// `count` fresh order numbers from orders.order_number_seq.
+std::vector<std::int64_t> next_order_numbers(soci::session& s, int count);
 std::optional<OrderRow> find_order(soci::session& s, const std::string& id, bool for_update = false);
 std::optional<std::string> live_order_for_cart(soci::session& s, const std::string& cart_id);
 

@@ -6,6 +6,7 @@
 #include <platform/audit.hpp>
 #include <platform/ids.hpp>
 #include <platform/log.hpp>
+#include <platform/pq.hpp>
 #include <platform/security.hpp>
 
 #include <fmt/format.h>
@@ -23,6 +24,23 @@ Error not_checkoutable(std::string detail) { return Error::conflict("cart_not_ch
 Error order_not_found() { return Error::not_found("The order does not exist."); }
 Error invalid_transition(const std::string& from, const std::string& to) {
   return Error::conflict("invalid_transition", fmt::format("An order that is {} cannot become {}.", from, to));
+}
+Error insufficient_stock(const std::vector<catalog::StockShortage>& shortages, const repo::OrderRow& order) {
+  std::string detail = "Not enough stock:";
+  for (const auto& s : shortages) {
+    auto line = std::find_if(order.lines.begin(), order.lines.end(), [&](const auto& l) { return l.variant_id == s.variant_id; });
+    detail += fmt::format(" {} (requested {}, available {});", line != order.lines.end() ? line->sku : s.variant_id,
+                          s.requested, s.available);
+  }
+  detail.back() = '.';
+  return Error::conflict("insufficient_stock", detail);
+}
+std::string address_json(const accounts::Address& a) {
+  auto optional = [](const std::optional<std::string>& v) { return v ? json::value(*v) : json::value(nullptr); };
+  return json::serialize(json::object{{"first_name", a.first_name}, {"last_name", a.last_name}, {"line1", a.line1},
+                                      {"line2", optional(a.line2)}, {"city", a.city}, {"postal_code", a.postal_code},
+                                      {"region", optional(a.region)}, {"country", a.country},
+                                      {"phone", optional(a.phone)}});
 }
 std::string actor_of(const platform::http::Request* rq) {
   return rq && rq->principal ? "admin:" + rq->principal->user_id : std::string("system");
@@ -49,7 +67,7 @@ OrderSummary summary_of(const repo::OrderRow& o) {
 
 Service::Service(platform::ModuleContext& ctx, Dependencies deps, Settings settings,
                  std::unique_ptr<payments::Provider> provider)
-    : ctx_(ctx), deps_(deps), settings_(std::move(settings)), provider_(std::move(provider)) {}
+    : ctx_(ctx), deps_(deps), settings_(std::move(settings)), provider_(std::move(provider)), numbers_(ctx.db()) {}
 
 // ---------------------------------------------------------------------------------------------------------
 // Checkout: snapshot the cart → reserve stock → create the order with OrderPlaced → pay → paid or cancelled.
@@ -70,36 +88,7 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
 
   auto cart = co_await deps_.carts.snapshot(in.cart_id, in.user_id);
   if (!cart) co_return cart.error();
-
-  // A retry of a checkout that already created its order resumes that order instead of failing.
-  auto live = co_await ctx_.db().run([&](soci::session& s) -> std::optional<repo::OrderRow> {
-    auto id = repo::live_order_for_cart(s, in.cart_id);
-    if (!id) return std::nullopt;
-    return repo::find_order(s, *id);
-  });
-  if (live) {
-    if (!in.idempotency_key || live->idempotency_key != in.idempotency_key || live->user_id != in.user_id) {
-      co_return not_checkoutable("This cart already has an order.");
-    }
-    // A guest's token is stored only as a hash. This retry runs because the first response never reached
-    // the client (else the stored response would have been replayed), so the guest gets a fresh token:
-    // without one, they could never read their order.
-    std::optional<std::string> guest_token;
-    if (!live->user_id) {
-      guest_token = platform::security::random_token(24);
-      const std::string hash = platform::security::sha256_hex(*guest_token);
-      co_await ctx_.db().run([&](soci::session& s) { repo::set_guest_token_hash(s, live->id, hash); });
-      live->guest_token_hash = hash;
-    }
-    if (live->status != "pending_payment" || live->payment_status != "pending") {
-      co_await finish_side_effects(*live);
-      co_return CheckoutResult{*live, guest_token};
-    }
-    auto resumed = co_await pay(*live, in.token);
-    if (!resumed) co_return resumed.error();
-    co_return CheckoutResult{*resumed, guest_token};
-  }
-  if (cart->status != "open") co_return not_checkoutable(fmt::format("The cart is {}.", cart->status));
+  if (cart->status != "open") co_return co_await resume_checkout(in, fmt::format("The cart is {}.", cart->status));
   if (cart->lines.empty()) co_return not_checkoutable("The cart is empty.");
 
   // Email: a guest must give one; a customer's defaults to the account's.
@@ -125,45 +114,16 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
     address = *valid;
   }
 
-  // Prices come from the catalog, never from the client.
-  std::vector<std::string> ids;
-  for (const auto& l : cart->lines) ids.push_back(l.variant_id);
-  auto snaps = co_await deps_.catalog.variants(ids);
   repo::OrderRow order;
   order.id = platform::new_uuid_v7();
-  std::int64_t subtotal = 0;
-  for (const auto& line : cart->lines) {
-    auto snap = std::find_if(snaps.begin(), snaps.end(), [&](const auto& s) { return s.variant_id == line.variant_id; });
-    if (snap == snaps.end() || !snap->purchasable) {
-      co_return not_checkoutable(fmt::format("A product in the cart ({}) is no longer available.",
-                                             snap == snaps.end() ? line.variant_id : snap->sku));
-    }
-    auto line_total = platform::checked_mul(snap->price.amount, line.quantity);
-    auto sum = line_total ? platform::checked_add(subtotal, *line_total) : std::nullopt;
-    if (!sum) co_return Error::validation("cart_id", "the order total is too large");
-    subtotal = *sum;
-    order.lines.push_back({snap->variant_id, snap->product_id, snap->sku, snap->title, line.quantity,
-                           snap->price.amount, *line_total});
-  }
-  auto total = platform::checked_add(subtotal, option->price);
-  if (!total) co_return Error::validation("cart_id", "the order total is too large");
-
   order.user_id = in.user_id;
   order.email = email;
   order.cart_id = cart->cart_id;
   order.idempotency_key = in.idempotency_key;
   order.currency = settings_.currency;
-  order.subtotal = subtotal;
   order.shipping_total = option->price;
-  order.total = *total;
   order.payment_method = in.payment_method;
-  json::object addr{{"first_name", address.first_name}, {"last_name", address.last_name}, {"line1", address.line1},
-                    {"line2", address.line2 ? json::value(*address.line2) : json::value(nullptr)},
-                    {"city", address.city}, {"postal_code", address.postal_code},
-                    {"region", address.region ? json::value(*address.region) : json::value(nullptr)},
-                    {"country", address.country},
-                    {"phone", address.phone ? json::value(*address.phone) : json::value(nullptr)}};
-  order.shipping_address = json::serialize(addr);
+  order.shipping_address = address_json(address);
   order.shipping_option = json::serialize(json::object{
       {"id", option->id}, {"name", option->name},
       {"price", platform::money_json({option->price, settings_.currency})}});
@@ -173,45 +133,41 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
     order.guest_token_hash = platform::security::sha256_hex(*guest_token);
   }
 
-  // Stock for every line or for none.
+  // Stock for every line or for none; the reservation also reads the prices (the catalog's, never the
+  // client's). A payment that settles later (webhook) may take up to pending_payment_timeout: its stock is
+  // held for that long plus the usual reservation time, so the hold never lapses before the order is paid
+  // or cancelled by the reconciler (a lapsed hold would let a late payment confirm nothing, and the stock
+  // be sold twice).
   std::vector<catalog::StockLine> stock;
-  for (const auto& l : order.lines) stock.push_back({l.variant_id, l.quantity});
-  // A payment that settles later (webhook) may take up to pending_payment_timeout: its stock is held for that
-  // long plus the usual reservation time, so the hold never lapses before the order is paid or cancelled by
-  // the reconciler (a lapsed hold would let a late payment confirm nothing, and the stock be sold twice).
+  for (const auto& l : cart->lines) stock.push_back({l.variant_id, l.quantity});
   const bool settles_later = provider_->settles_later(in.token);
   const auto hold = settles_later ? settings_.pending_payment_timeout + settings_.reservation_ttl
                                   : settings_.reservation_ttl;
   auto reservation = co_await deps_.inventory.reserve(order.id, stock, hold);
-  if (!reservation.reserved) {
-    std::string detail = "Not enough stock:";
-    for (const auto& s : reservation.shortages) {
-      auto line = std::find_if(order.lines.begin(), order.lines.end(), [&](const auto& l) { return l.variant_id == s.variant_id; });
-      detail += fmt::format(" {} (requested {}, available {});", line != order.lines.end() ? line->sku : s.variant_id,
-                            s.requested, s.available);
-    }
-    detail.back() = '.';
-    co_return Error::conflict("insufficient_stock", detail);
-  }
+  auto priced = price_lines(*cart, reservation.snapshots, order);
+  if (!priced && reservation.reserved) co_await deps_.inventory.release(order.id);
+  if (!priced) co_return priced.error();
+  if (!reservation.reserved) co_return insufficient_stock(reservation.shortages, order);
+  order.number = co_await numbers_.next();
 
+  // The order and its OrderPlaced event: one batch, one round trip, one transaction.
+  platform::pq::Pipeline batch;
+  const auto inserted = repo::add_insert_order(batch, order);
+  batch.publish(platform::make_event(OrderPlaced{summary_of(order), settles_later}, order.id));
+  bool cart_taken = false;
   std::exception_ptr failure;
   try {
-    co_await ctx_.db().transaction([&](Tx& tx) {
-      repo::insert_order(tx.sql(), order);
-      tx.publish(OrderPlaced{summary_of(order), settles_later}, order.id);
-    });
-  } catch (const std::exception&) {
+    auto results = co_await platform::pq::run(ctx_.db(), std::move(batch));
+    repo::read_inserted_order(results[inserted], order);
+  } catch (const std::exception& e) {
+    cart_taken = platform::is_unique_violation(e);  // another checkout of this cart won
     failure = std::current_exception();
   }
   if (failure) {
     // Whatever failed, the reservation must not outlive the order that never was.
     co_await deps_.inventory.release(order.id);
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      if (!platform::is_unique_violation(e)) throw;
-    }
-    co_return not_checkoutable("This cart is already being checked out.");  // a concurrent checkout won
+    if (!cart_taken) std::rethrow_exception(failure);
+    co_return co_await resume_checkout(in, "This cart is already being checked out.");
   }
   ctx_.metrics().counter("bazaar_orders_placed_total", "Orders created at checkout").inc();
 
@@ -220,14 +176,70 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
   co_return CheckoutResult{*paid, guest_token};
 }
 
+// Lines priced from the reservation's snapshots, and the order's totals.
+Result<void> Service::price_lines(const cart::CheckoutCart& cart, const std::vector<catalog::VariantSnapshot>& snaps,
+                                  repo::OrderRow& order) const {
+  std::int64_t subtotal = 0;
+  order.lines.clear();
+  for (const auto& line : cart.lines) {
+    auto snap = std::find_if(snaps.begin(), snaps.end(), [&](const auto& s) { return s.variant_id == line.variant_id; });
+    if (snap == snaps.end() || !snap->purchasable) {
+      return not_checkoutable(fmt::format("A product in the cart ({}) is no longer available.",
+                                          snap == snaps.end() ? line.variant_id : snap->sku));
+    }
+    auto line_total = platform::checked_mul(snap->price.amount, line.quantity);
+    auto sum = line_total ? platform::checked_add(subtotal, *line_total) : std::nullopt;
+    if (!sum) return Error::validation("cart_id", "the order total is too large");
+    subtotal = *sum;
+    order.lines.push_back({snap->variant_id, snap->product_id, snap->sku, snap->title, line.quantity,
+                           snap->price.amount, *line_total});
+  }
+  auto total = platform::checked_add(subtotal, order.shipping_total);
+  if (!total) return Error::validation("cart_id", "the order total is too large");
+  order.subtotal = subtotal;
+  order.total = *total;
+  return {};
+}
+
+// A checkout of a cart that is no longer open, or that lost the race for its one live order: a retry of a
+// checkout that already created its order resumes that order; anything else is a conflict.
+asio::awaitable<Result<CheckoutResult>> Service::resume_checkout(const CheckoutInput& in, std::string otherwise) {
+  auto live = co_await ctx_.db().run([&](soci::session& s) -> std::optional<repo::OrderRow> {
+    auto id = repo::live_order_for_cart(s, in.cart_id);
+    if (!id) return std::nullopt;
+    return repo::find_order(s, *id);
+  });
+  if (!live) co_return not_checkoutable(std::move(otherwise));
+  if (!in.idempotency_key || live->idempotency_key != in.idempotency_key || live->user_id != in.user_id) {
+    co_return not_checkoutable("This cart already has an order.");
+  }
+  // A guest's token is stored only as a hash. This retry runs because the first response never reached
+  // the client (else the stored response would have been replayed), so the guest gets a fresh token:
+  // without one, they could never read their order.
+  std::optional<std::string> guest_token;
+  if (!live->user_id) {
+    guest_token = platform::security::random_token(24);
+    const std::string hash = platform::security::sha256_hex(*guest_token);
+    co_await ctx_.db().run([&](soci::session& s) { repo::set_guest_token_hash(s, live->id, hash); });
+    live->guest_token_hash = hash;
+  }
+  if (live->status != "pending_payment" || live->payment_status != "pending") {
+    co_await finish_side_effects(*live);
+    co_return CheckoutResult{*live, guest_token};
+  }
+  auto resumed = co_await pay(*live, in.token);
+  if (!resumed) co_return resumed.error();
+  co_return CheckoutResult{*resumed, guest_token};
+}
+
 asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::string token) {
   payments::AuthorizeRequest request{order.id, {order.total, order.currency}, token, !settings_.capture_on_ship};
   auto auth = co_await provider_->authorize(request);
   switch (auth.outcome) {
     case payments::Outcome::captured:
     case payments::Outcome::authorized: {
-      auto paid = co_await mark_paid(order.id, auth.reference, auth.outcome == payments::Outcome::captured,
-                                     "payment accepted");
+      auto paid = co_await mark_paid_at_checkout(std::move(order), auth.reference,
+                                                 auth.outcome == payments::Outcome::captured);
       co_await finish_side_effects(paid);
       co_return paid;
     }
@@ -244,6 +256,37 @@ asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::
                         auth.message.empty() ? "The payment was declined." : auth.message);
 }
 
+// The order as checkout holds it, paid in one round trip: the transition, its history entry and OrderPaid
+// in one batch. If something settled the order first, the batch changes nothing and mark_paid re-reads it.
+asio::awaitable<repo::OrderRow> Service::mark_paid_at_checkout(repo::OrderRow order, std::string reference,
+                                                               bool captured) {
+  const std::string note = "payment accepted";
+  repo::OrderRow paid = order;
+  paid.status = "paid";
+  paid.payment_status = captured ? "captured" : "authorized";
+  paid.payment_reference = reference;
+  platform::pq::Pipeline batch;
+  const auto step = repo::add_mark_paid(batch, paid, note);
+  batch.publish(platform::make_event(OrderPaid{summary_of(paid)}, paid.id));
+  bool settled_elsewhere = false;
+  try {
+    auto results = co_await platform::pq::run(ctx_.db(), std::move(batch));
+    repo::read_marked_paid(results[step], paid);
+  } catch (const std::exception& e) {
+    if (!platform::pq::is_expectation_failure(e)) throw;
+    settled_elsewhere = true;
+  }
+  if (settled_elsewhere) co_return co_await mark_paid(order.id, std::move(reference), captured, note);
+  count_paid(paid);
+  co_return paid;
+}
+
+void Service::count_paid(const repo::OrderRow& order) {
+  ctx_.metrics().counter("bazaar_orders_paid_total", "Orders paid").inc();
+  ctx_.metrics().counter("bazaar_revenue_minor_units_total", "Revenue of paid orders, minor units").inc(
+      static_cast<std::uint64_t>(order.total));
+}
+
 asio::awaitable<repo::OrderRow> Service::mark_paid(std::string order_id, std::string reference, bool captured,
                                                    std::string note) {
   auto order = co_await ctx_.db().transaction([&](Tx& tx) {
@@ -256,11 +299,7 @@ asio::awaitable<repo::OrderRow> Service::mark_paid(std::string order_id, std::st
     tx.publish(OrderPaid{summary_of(*o)}, o->id);
     return *o;
   });
-  if (order.status == "paid") {
-    ctx_.metrics().counter("bazaar_orders_paid_total", "Orders paid").inc();
-    ctx_.metrics().counter("bazaar_revenue_minor_units_total", "Revenue of paid orders, minor units").inc(
-        static_cast<std::uint64_t>(order.total));
-  }
+  if (order.status == "paid") count_paid(order);
   co_return order;
 }
 
@@ -279,23 +318,24 @@ asio::awaitable<repo::OrderRow> Service::mark_cancelled(std::string order_id, st
   co_return order;
 }
 
-// The saga's tail, safe to repeat: each step is idempotent and recorded on the order.
+// The saga's tail, safe to repeat: each step is idempotent, and what is done is recorded on the order in
+// one statement at the end (a crash before it makes the reconciler repeat the steps, harmlessly).
 asio::awaitable<void> Service::finish_side_effects(const repo::OrderRow& order) {
   const bool live = order.status == "paid" || order.status == "shipped" || order.status == "delivered";
-  if (live && order.stock_state == "reserved") {
+  std::string stock_state = order.stock_state;
+  bool cart_completed = order.cart_completed;
+  if (live && stock_state == "reserved") {
     co_await deps_.inventory.confirm(order.id);
-    co_await ctx_.db().run([&](soci::session& s) { repo::set_stock_state(s, order.id, "confirmed"); });
+    stock_state = "confirmed";
   }
-  if (order.status == "cancelled" && order.stock_state == "reserved") {
+  if (order.status == "cancelled" && stock_state == "reserved") {
     co_await deps_.inventory.release(order.id);
-    co_await ctx_.db().run([&](soci::session& s) { repo::set_stock_state(s, order.id, "released"); });
+    stock_state = "released";
   }
   const bool counts = live || (order.status == "pending_payment" && order.payment_status == "pending");
-  if (counts && !order.cart_completed) {
-    if (co_await deps_.carts.complete(order.cart_id, order.id)) {
-      co_await ctx_.db().run([&](soci::session& s) { repo::set_cart_completed(s, order.id); });
-    }
-  }
+  if (counts && !cart_completed) cart_completed = co_await deps_.carts.complete(order.cart_id, order.id);
+  if (stock_state == order.stock_state && cart_completed == order.cart_completed) co_return;
+  co_await ctx_.db().run([&](soci::session& s) { repo::set_saga_state(s, order.id, stock_state, cart_completed); });
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 #pragma once
 // Orders use cases: the checkout saga, the payment webhook, the lifecycle transitions, the reconciler,
 // and the read side (customer and admin lists, stats).
+#include "order_numbers.hpp"
 #include "payments/provider.hpp"
 #include "repository.hpp"
 
@@ -81,8 +82,13 @@ class Service {
  private:
   // Finishes a checkout from wherever the order stands (also used to resume a retried checkout).
   asio::awaitable<Result<repo::OrderRow>> pay(repo::OrderRow order, std::string token);
+  asio::awaitable<Result<CheckoutResult>> resume_checkout(const CheckoutInput& in, std::string otherwise);
+  Result<void> price_lines(const cart::CheckoutCart& cart, const std::vector<catalog::VariantSnapshot>& snaps,
+                           repo::OrderRow& order) const;
+  asio::awaitable<repo::OrderRow> mark_paid_at_checkout(repo::OrderRow order, std::string reference, bool captured);
   asio::awaitable<repo::OrderRow> mark_paid(std::string order_id, std::string reference, bool captured,
                                             std::string note);
+  void count_paid(const repo::OrderRow& order);
   asio::awaitable<repo::OrderRow> mark_cancelled(std::string order_id, std::string reason, std::string payment_status,
                                                  std::string actor);
   asio::awaitable<void> finish_side_effects(const repo::OrderRow& order);
@@ -91,6 +97,7 @@ class Service {
   Dependencies deps_;
   Settings settings_;
   std::unique_ptr<payments::Provider> provider_;
+  OrderNumbers numbers_;
 };
 
 OrderSummary summary_of(const repo::OrderRow& o);

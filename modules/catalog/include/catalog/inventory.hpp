@@ -17,6 +17,9 @@ namespace bazaar::catalog {
 struct ReserveOutcome {
   bool reserved = false;
   std::vector<StockShortage> shortages;  // when not reserved: the lines that could not be served
+  // The requested variants that exist, read under the reservation's lock (prices for the order, in the
+  // same round trip). A variant that is not purchasable is never reserved: a shortage with available 0.
+  std::vector<VariantSnapshot> snapshots;
 };
 
 class Inventory {

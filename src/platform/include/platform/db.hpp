@@ -92,6 +92,10 @@ class Database {
 
   // Called after any transaction that published events commits (wakes the dispatcher).
   void on_events_committed(std::function<void()> fn) { on_events_committed_ = std::move(fn); }
+  // For work that commits events outside transaction() (pq::run of a pipelined batch).
+  void events_committed() {
+    if (on_events_committed_) on_events_committed_();
+  }
   // SELECT 1 with a short timeout; false when the database does not answer.
   boost::asio::awaitable<bool> ping();
 

@@ -6,6 +6,8 @@
 // Parameters are written $1, $2, ... in the SQL; Params::add returns the placeholder for a value.
 // Errors are thrown as soci::postgresql_soci_error carrying the SQLSTATE, so that the platform's error
 // mapping (is_unique_violation, statement timeouts, lost connections) applies unchanged.
+#include <boost/asio/awaitable.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -18,6 +20,11 @@ class session;
 }
 
 struct pg_result;
+
+namespace bazaar::platform {
+class Database;
+struct Event;
+}  // namespace bazaar::platform
 
 namespace bazaar::platform::pq {
 
@@ -69,6 +76,40 @@ struct Prepared {
 
 // Executes `statement`, preparing it first on a connection that has not seen it yet.
 Result exec_prepared(soci::session& s, const Prepared& statement, const Params& params = {});
+
+// Statements sent together and answered together: one round trip for the lot (libpq pipeline mode), run
+// as ONE implicit transaction — every statement commits, or none does and the first error is thrown. A
+// later statement sees what earlier ones wrote. Nothing can be decided in C++ between the statements: a
+// batch that depends on a condition checks it in SQL with platform.expect(...) (see
+// migrations/platform/0002_expect.sql), which aborts the whole batch (is_expectation_failure).
+class Pipeline {
+ public:
+  // Each returns the statement's index in run()'s results.
+  std::size_t add(const Prepared& statement, Params params = {});
+  std::size_t add(std::string sql, Params params = {});
+  // Adds `event` to platform.outbox in this batch (as Tx::publish does in a transaction).
+  std::size_t publish(const Event& event);
+  bool published() const { return published_; }
+  bool empty() const { return steps_.empty(); }
+  // Blocking; on a pooled session outside any transaction.
+  std::vector<Result> run(soci::session& s) const;
+
+ private:
+  struct Step {
+    const Prepared* prepared = nullptr;  // or
+    std::string sql;
+    Params params;
+  };
+  std::vector<Step> steps_;
+  bool published_ = false;
+};
+
+// Runs `batch` on the database's pool (one round trip) and, when it published events, wakes the
+// dispatcher after the commit, as Database::transaction does.
+boost::asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch);
+
+// Whether `e` is platform.expect(...) failing: a batch's precondition did not hold.
+bool is_expectation_failure(const std::exception& e);
 
 // A PostgreSQL array literal of text elements ('{"a","b\"c"}'), for `CAST($1 AS text[])` and unnest().
 std::string array_literal(const std::vector<std::string>& elements);

@@ -3,6 +3,8 @@
 #include <platform/log.hpp>
 #include <platform/metrics.hpp>
 
+#include "outbox_statement.hpp"
+
 #include <soci/postgresql/soci-postgresql.h>
 
 #include <fmt/format.h>
@@ -189,20 +191,7 @@ void Database::register_metrics(Metrics& metrics) {
 }
 
 void Tx::publish(const Event& event) {
-  const std::string payload = boost::json::serialize(event.payload);
-  // One round trip: the insert, and a NOTIFY that wakes other instances' dispatchers at commit (NOTIFY
-  // is transactional, and repeated identical notifications in one transaction are folded into one).
-  int notified = 0;
-  session_ << R"sql(
-      WITH added AS (
-        INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
-        VALUES (CAST(:id AS uuid), :type, :version, :aggregate_id, CAST(:payload AS jsonb),
-                CAST(:occurred_at AS timestamptz))
-        RETURNING id)
-      SELECT count(*) FROM (SELECT pg_notify('bazaar_events', '') FROM added) notified)sql",
-      soci::use(event.id, "id"), soci::use(event.type, "type"), soci::use(event.version, "version"),
-      soci::use(event.aggregate_id, "aggregate_id"), soci::use(payload, "payload"),
-      soci::use(event.occurred_at, "occurred_at"), soci::into(notified);
+  pq::exec_prepared(session_, detail::kOutboxInsert, detail::outbox_params(event));
   published_ = true;
 }
 

@@ -2,6 +2,8 @@
 #include <platform/log.hpp>
 #include <platform/pq.hpp>
 
+#include "outbox_statement.hpp"
+
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
@@ -13,6 +15,8 @@
 #include <unordered_set>
 
 namespace bazaar::platform::pq {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -168,6 +172,100 @@ Result exec_prepared(soci::session& s, const Prepared& statement, const Params& 
   }
   return checked(conn, r);
 }
+
+// ---------------------------------------------------------------------------------------------- Pipeline
+
+std::size_t Pipeline::add(const Prepared& statement, Params params) {
+  steps_.push_back({&statement, {}, std::move(params)});
+  return steps_.size() - 1;
+}
+
+std::size_t Pipeline::add(std::string sql, Params params) {
+  steps_.push_back({nullptr, std::move(sql), std::move(params)});
+  return steps_.size() - 1;
+}
+
+std::size_t Pipeline::publish(const Event& event) {
+  published_ = true;
+  return add(detail::kOutboxInsert, detail::outbox_params(event));
+}
+
+namespace {
+
+// Leaves pipeline mode however run() ends, so the pooled connection is usable by the next job.
+struct PipelineMode {
+  PGconn* conn;
+  explicit PipelineMode(PGconn* c) : conn(c) {
+    if (PQenterPipelineMode(conn) != 1) raise(conn, nullptr);
+  }
+  ~PipelineMode() { PQexitPipelineMode(conn); }
+  PipelineMode(const PipelineMode&) = delete;
+  PipelineMode& operator=(const PipelineMode&) = delete;
+};
+
+// Reads the next statement's result and the NULL that ends it. nullptr when the connection broke.
+PGresult* next_result(PGconn* conn) {
+  PGresult* r = PQgetResult(conn);
+  if (r == nullptr) return nullptr;
+  while (PGresult* extra = PQgetResult(conn)) PQclear(extra);  // one statement, one result set
+  return r;
+}
+
+}  // namespace
+
+std::vector<Result> Pipeline::run(soci::session& s) const {
+  PGconn* conn = connection_of(s);
+  if (PQtransactionStatus(conn) != PQTRANS_IDLE) throw std::logic_error("pq::Pipeline::run inside a transaction");
+  // Statements this connection has not prepared yet are prepared first (once per connection, like exec_prepared).
+  for (const auto& step : steps_) {
+    if (step.prepared && !prepared_names(conn).contains(step.prepared->name)) {
+      prepare(conn, *step.prepared, static_cast<int>(step.params.size()));
+    }
+  }
+  std::vector<Result> results;
+  results.reserve(steps_.size());
+  PGresult* failure = nullptr;  // the first error; later statements only say "aborted"
+  {
+    PipelineMode mode(conn);
+    for (const auto& step : steps_) {
+      const auto values = step.params.pointers();
+      const int n = static_cast<int>(values.size());
+      const int sent = step.prepared
+          ? PQsendQueryPrepared(conn, step.prepared->name, n, values.data(), nullptr, nullptr, 0)
+          : PQsendQueryParams(conn, step.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
+      if (sent != 1) raise(conn, nullptr);
+    }
+    if (PQpipelineSync(conn) != 1) raise(conn, nullptr);
+    for (std::size_t i = 0; i < steps_.size(); ++i) {
+      PGresult* r = next_result(conn);
+      if (r == nullptr) raise(conn, nullptr);
+      if (!succeeded(r)) {  // the failing statement, then PGRES_PIPELINE_ABORTED for the rest
+        if (failure == nullptr) failure = r; else PQclear(r);
+        results.emplace_back(nullptr);
+        continue;
+      }
+      results.emplace_back(r);
+    }
+    PGresult* sync = PQgetResult(conn);  // PGRES_PIPELINE_SYNC: the implicit transaction has ended
+    if (sync == nullptr || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+      if (sync) PQclear(sync);
+      if (failure) PQclear(failure);
+      raise(conn, nullptr);
+    }
+    PQclear(sync);
+  }
+  if (failure) checked(conn, failure);  // throws (the whole batch rolled back), and frees it
+  return results;
+}
+
+asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch) {
+  std::vector<Result> results;
+  co_await db.run([&](soci::session& s) { results = batch.run(s); });
+  if (batch.published()) db.events_committed();
+  co_return results;
+}
+
+bool is_expectation_failure(const std::exception& e) { return sqlstate_of(e) == "BZ001"; }
 
 std::string array_literal(const std::vector<std::string>& elements) { return to_pg_array(elements); }
 

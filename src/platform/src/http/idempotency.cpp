@@ -1,5 +1,6 @@
 #include "idempotency.hpp"
 
+#include <platform/pq.hpp>
 #include <platform/security.hpp>
 
 #include <fmt/format.h>
@@ -29,6 +30,74 @@ struct Stored {
   std::string content_type;
 };
 
+// Claims the key, or reads what it holds: one round trip (prepared, platform/pq.hpp).
+constexpr pq::Prepared kClaim{"platform_idempotency_claim_v1", R"sql(
+    WITH claimed AS (
+      INSERT INTO platform.idempotency_keys (scope, key, request_hash, status, locked_until)
+      VALUES ($1, $2, $3, 'in_progress', now() + make_interval(secs => $4::int))
+      ON CONFLICT (scope, key) DO NOTHING
+      RETURNING 1)
+    SELECT true, NULL, NULL, NULL, NULL, NULL, false FROM claimed
+    UNION ALL
+    SELECT false, status, request_hash, response_status, response_body, response_type, locked_until < now()
+    FROM platform.idempotency_keys WHERE scope = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM claimed))sql"};
+// The same read on its own: a key that a concurrent request committed while the claim waited on it is
+// invisible to the claim's snapshot, but not to this later statement's.
+constexpr pq::Prepared kRead{"platform_idempotency_read_v1", R"sql(
+    SELECT false, status, request_hash, response_status, response_body, response_type, locked_until < now()
+    FROM platform.idempotency_keys WHERE scope = $1 AND key = $2)sql"};
+// Takes over a key whose request died mid-way (its lock expired).
+constexpr pq::Prepared kTakeOver{"platform_idempotency_take_over_v1", R"sql(
+    UPDATE platform.idempotency_keys SET locked_until = now() + make_interval(secs => $3::int)
+    WHERE scope = $1 AND key = $2 AND status = 'in_progress' AND locked_until < now())sql"};
+constexpr pq::Prepared kStore{"platform_idempotency_store_v1", R"sql(
+    UPDATE platform.idempotency_keys
+    SET status = 'done', response_status = $3::int, response_body = $4, response_type = $5
+    WHERE scope = $1 AND key = $2)sql"};
+constexpr pq::Prepared kRelease{"platform_idempotency_release_v1", R"sql(
+    DELETE FROM platform.idempotency_keys WHERE scope = $1 AND key = $2)sql"};
+
+pq::Params key_params(const std::string& scope, const std::string& key) {
+  pq::Params p;
+  p.add(scope);
+  p.add(key);
+  return p;
+}
+
+Stored claim(soci::session& s, const std::string& scope, const std::string& key, const std::string& hash) {
+  auto params = key_params(scope, key);
+  params.add(hash);
+  params.add(std::int64_t{kLockSeconds});
+  auto r = pq::exec_prepared(s, kClaim, params);
+  if (r.rows() == 0) r = pq::exec_prepared(s, kRead, key_params(scope, key));
+  const Stored claimed{Stored::State::claimed, 0, {}, {}};
+  if (r.rows() == 0) return claimed;  // released in between: proceed as new — rare and harmless
+  if (r.boolean(0, 0)) return claimed;
+  if (r.text(0, 2) != hash) return Stored{Stored::State::mismatch, 0, {}, {}};
+  if (r.text(0, 1) == "done") {
+    return Stored{Stored::State::replay, static_cast<int>(r.integer(0, 3)), r.string(0, 4), r.string(0, 5)};
+  }
+  if (r.boolean(0, 6)) {  // the first request died mid-way: take the key over
+    auto take = key_params(scope, key);
+    take.add(std::int64_t{kLockSeconds});
+    if (pq::exec_prepared(s, kTakeOver, take).affected_rows() == 1) return claimed;
+  }
+  return Stored{Stored::State::in_progress, 0, {}, {}};
+}
+
+void store(soci::session& s, const std::string& scope, const std::string& key, int status, const std::string& body,
+           const std::string& content_type) {
+  auto params = key_params(scope, key);
+  params.add(std::int64_t{status});
+  params.add(body);
+  params.add(content_type);
+  pq::exec_prepared(s, kStore, params);
+}
+
+void release(soci::session& s, const std::string& scope, const std::string& key) {
+  pq::exec_prepared(s, kRelease, key_params(scope, key));
+}
+
 }  // namespace
 
 boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, const http::Next& next) {
@@ -43,41 +112,7 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
                                          : fmt::format("anon:{}:{}:{}", rq.client_ip, http::to_string(rq.method), rq.route);
   const std::string hash = security::sha256_hex(fmt::format("{} {}\n{}", rq.method_name, rq.target, rq.body));
 
-  Stored stored = co_await db_.run([&](soci::session& s) {
-    Stored out{Stored::State::claimed, 0, {}, {}};
-    soci::statement insert = (s.prepare << R"sql(
-        INSERT INTO platform.idempotency_keys (scope, key, request_hash, status, locked_until)
-        VALUES (:scope, :key, :hash, 'in_progress', now() + make_interval(secs => :lock))
-        ON CONFLICT (scope, key) DO NOTHING)sql",
-                              soci::use(scope), soci::use(key), soci::use(hash), soci::use(kLockSeconds));
-    insert.execute(true);
-    if (insert.get_affected_rows() == 1) return out;
-
-    std::string status, request_hash, content_type;
-    int response_status = 0;
-    soci::indicator status_ind = soci::i_ok, type_ind = soci::i_ok;
-    std::string body;
-    soci::indicator body_ind = soci::i_ok;
-    int expired = 0;
-    s << R"sql(SELECT status, request_hash, response_status, response_body, response_type,
-                      (locked_until < now())::int
-               FROM platform.idempotency_keys WHERE scope = :scope AND key = :key)sql",
-        soci::into(status), soci::into(request_hash), soci::into(response_status, status_ind),
-        soci::into(body, body_ind), soci::into(content_type, type_ind), soci::into(expired), soci::use(scope),
-        soci::use(key);
-    if (!s.got_data()) return out;  // deleted in between (released): proceed as new — rare and harmless
-    if (request_hash != hash) return Stored{Stored::State::mismatch, 0, {}, {}};
-    if (status == "done") return Stored{Stored::State::replay, response_status, body, content_type};
-    if (expired) {  // the first request died mid-way: take the key over
-      soci::statement take = (s.prepare << R"sql(
-          UPDATE platform.idempotency_keys SET locked_until = now() + make_interval(secs => :lock)
-          WHERE scope = :scope AND key = :key AND status = 'in_progress' AND locked_until < now())sql",
-                              soci::use(kLockSeconds), soci::use(scope), soci::use(key));
-      take.execute(true);
-      if (take.get_affected_rows() == 1) return out;
-    }
-    return Stored{Stored::State::in_progress, 0, {}, {}};
-  });
+  Stored stored = co_await db_.run([&](soci::session& s) { return claim(s, scope, key, hash); });
 
   switch (stored.state) {
     case Stored::State::mismatch:
@@ -107,9 +142,7 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
     failure = std::current_exception();  // no co_await inside a handler: release the key below
   }
   if (failure) {
-    co_await db_.run([&](soci::session& s) {
-      s << "DELETE FROM platform.idempotency_keys WHERE scope = :scope AND key = :key", soci::use(scope), soci::use(key);
-    });
+    co_await db_.run([&](soci::session& s) { release(s, scope, key); });
     std::rethrow_exception(failure);
   }
   const std::string body(reply.body_view());
@@ -117,13 +150,9 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
   const int status = reply.status;
   co_await db_.run([&](soci::session& s) {
     if (releases_key(status)) {
-      s << "DELETE FROM platform.idempotency_keys WHERE scope = :scope AND key = :key", soci::use(scope), soci::use(key);
+      release(s, scope, key);
     } else {
-      s << R"sql(UPDATE platform.idempotency_keys
-                 SET status = 'done', response_status = :st, response_body = :body,
-                     response_type = :ct
-                 WHERE scope = :scope AND key = :key)sql",
-          soci::use(status), soci::use(body), soci::use(content_type), soci::use(scope), soci::use(key);
+      store(s, scope, key, status, body, content_type);
     }
   });
   co_return reply;

@@ -1,0 +1,57 @@
+// The checkout's SQL round-trip budget (issue: <= 8 per checkout), counted at the database's socket
+// (support/round_trips.hpp). Cart snapshot, reservation with prices, order + OrderPlaced, payment,
+// paid + OrderPaid, stock confirmation, cart completion, saga bookkeeping: 8. An Idempotency-Key adds the
+// platform's claim and stored response: 2 more, the same for every keyed POST.
+#include "orders/orders_support.hpp"
+
+#include "support/round_trips.hpp"
+
+using namespace bazaar;
+using namespace bazaar::orders_test;
+
+namespace {
+
+struct Shop {
+  testing::RoundTripApp probe;
+  Shopper admin = testing::new_admin(probe.app());
+  Stock first = testing::new_product(probe.app(), admin, 1200, 1000);
+  Stock second = testing::new_product(probe.app(), admin, 800, 1000);
+
+  std::string guest_cart() { return testing::new_cart(probe.app(), {}, {{first.variant_id, 2}, {second.variant_id, 1}}); }
+  HttpResponse checkout(const std::string& cart, const std::string& idempotency_key) {
+    const auto body = testing::checkout_body(cart, "tok_visa", guest_email());
+    if (!idempotency_key.empty()) return testing::place_order(probe.app(), body, {}, idempotency_key);
+    return probe.http().post_json("/api/v1/orders", body);
+  }
+};
+
+}  // namespace
+
+TEST_SUITE("db.orders") {
+  TEST_CASE("orders: a paid guest checkout of two lines takes at most 8 SQL round trips (+2 with a key)") {
+    Shop shop;
+    REQUIRE(shop.checkout(shop.guest_cart(), key("warm-up")).status == 201);  // prepares the statements
+
+    const auto cart = shop.guest_cart();
+    HttpResponse placed;
+    const auto saga = shop.probe.count([&] { placed = shop.checkout(cart, {}); });
+    REQUIRE_MESSAGE(placed.status == 201, placed.body);
+    CHECK(str(placed.json().at("status")) == "paid");
+    MESSAGE("checkout without a key: " << saga << " SQL round trips");
+    CHECK(saga <= 8);
+
+    const auto keyed_cart = shop.guest_cart();
+    const auto keyed = shop.probe.count([&] { placed = shop.checkout(keyed_cart, key("counted")); });
+    REQUIRE_MESSAGE(placed.status == 201, placed.body);
+    MESSAGE("checkout with an Idempotency-Key: " << keyed << " SQL round trips");
+    CHECK(keyed <= saga + 2);
+
+    // What the budget bought is all there: stock confirmed, the cart completed, the saga finished.
+    const auto level = testing::stock_level(shop.probe.app(), shop.first.variant_id);
+    CHECK(level.on_hand == 1000 - 3 * 2);
+    CHECK(level.reserved == 0);
+    auto cart_after = shop.probe.http().get("/api/v1/carts/" + cart);
+    CHECK(cart_after.status == 200);
+    CHECK(str(cart_after.json().at("status")) == "completed");
+  }
+}

@@ -1,0 +1,142 @@
+// pq::Pipeline against the real PostgreSQL: a batch is one implicit transaction (all or nothing, later
+// statements see earlier writes), platform.expect() aborts the whole batch recognisably, published events
+// land in the outbox, and the connection is usable afterwards.
+#include "support/async.hpp"
+#include "support/platform_app.hpp"
+
+#include <platform/db.hpp>
+#include <platform/events.hpp>
+#include <platform/ids.hpp>
+#include <platform/platform.hpp>
+#include <platform/pq.hpp>
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using namespace bazaar;
+namespace pq = platform::pq;
+
+namespace {
+
+constexpr pq::Prepared kInsertRow{"test_pipeline_insert_v1",
+                                  "INSERT INTO test_pipeline.rows (tag, n) VALUES ($1, $2::int) RETURNING n"};
+
+void ensure_table(platform::Database& db) {
+  db.run_sync([](soci::session& s) {
+    s << "SET client_min_messages TO warning";
+    s << "CREATE SCHEMA IF NOT EXISTS test_pipeline";
+    s << "CREATE TABLE IF NOT EXISTS test_pipeline.rows (tag text NOT NULL, n integer NOT NULL CHECK (n >= 0))";
+  });
+}
+
+pq::Params row(const std::string& tag, std::int64_t n) {
+  pq::Params p;
+  p.add(tag);
+  p.add(n);
+  return p;
+}
+
+long long count_rows(platform::Database& db, const std::string& tag) {
+  long long n = 0;
+  db.run_sync([&](soci::session& s) {
+    s << "SELECT count(*) FROM test_pipeline.rows WHERE tag = :t", soci::use(tag), soci::into(n);
+  });
+  return n;
+}
+
+}  // namespace
+
+TEST_SUITE("db.platform") {
+  TEST_CASE("pipeline: statements run in order in one transaction and return their results") {
+    testing::PlatformApp app;
+    auto& db = app.platform().db();
+    ensure_table(db);
+    const std::string tag = "ok-" + platform::new_uuid_v7();
+    pq::Pipeline batch;
+    batch.add(kInsertRow, row(tag, 1));
+    batch.add(kInsertRow, row(tag, 2));
+    pq::Params p;
+    p.add(tag);
+    const auto seen = batch.add("SELECT count(*) FROM test_pipeline.rows WHERE tag = $1", std::move(p));
+    auto results = testing::run_awaitable(pq::run(db, std::move(batch)));
+    REQUIRE(results.size() == 3);
+    CHECK(results[0].integer(0, 0) == 1);
+    CHECK(results[1].integer(0, 0) == 2);
+    CHECK(results[seen].integer(0, 0) == 2);  // a later statement sees the earlier writes
+    CHECK(count_rows(db, tag) == 2);
+  }
+
+  TEST_CASE("pipeline: a failing statement rolls back the statements before it and throws its error") {
+    testing::PlatformApp app;
+    auto& db = app.platform().db();
+    ensure_table(db);
+    const std::string tag = "fail-" + platform::new_uuid_v7();
+    pq::Pipeline batch;
+    batch.add(kInsertRow, row(tag, 1));
+    batch.add(kInsertRow, row(tag, -1));  // violates the CHECK
+    batch.add(kInsertRow, row(tag, 3));
+    try {
+      testing::run_awaitable(pq::run(db, std::move(batch)));
+      FAIL("the batch should have failed");
+    } catch (const std::exception& e) {
+      CHECK(platform::sqlstate_of(e) == "23514");
+    }
+    CHECK(count_rows(db, tag) == 0);
+    // The pooled connection left pipeline mode and works (and still knows its prepared statements).
+    pq::Pipeline again;
+    again.add(kInsertRow, row(tag, 4));
+    testing::run_awaitable(pq::run(db, std::move(again)));
+    CHECK(count_rows(db, tag) == 1);
+  }
+
+  TEST_CASE("pipeline: platform.expect aborts the whole batch as an expectation failure") {
+    testing::PlatformApp app;
+    auto& db = app.platform().db();
+    ensure_table(db);
+    const std::string tag = "expect-" + platform::new_uuid_v7();
+    pq::Pipeline batch;
+    batch.add(kInsertRow, row(tag, 1));
+    pq::Params p;
+    p.add(tag);
+    batch.add("SELECT platform.expect(count(*) = 5, 'five rows') FROM test_pipeline.rows WHERE tag = $1", std::move(p));
+    bool expectation_failed = false;
+    try {
+      testing::run_awaitable(pq::run(db, std::move(batch)));
+    } catch (const std::exception& e) {
+      expectation_failed = pq::is_expectation_failure(e);
+      CHECK(std::string(e.what()).find("five rows") != std::string::npos);
+    }
+    CHECK(expectation_failed);
+    CHECK(count_rows(db, tag) == 0);
+  }
+
+  TEST_CASE("pipeline: published events are in the outbox exactly when the batch commits") {
+    testing::PlatformApp app;
+    auto& db = app.platform().db();
+    ensure_table(db);
+    const std::string tag = "event-" + platform::new_uuid_v7();
+    auto committed = platform::make_event_raw("test.pipeline_committed", 1, tag, boost::json::object{{"tag", tag}});
+    auto rolled_back = platform::make_event_raw("test.pipeline_rolled_back", 1, tag, boost::json::object{{"tag", tag}});
+
+    pq::Pipeline good;
+    good.add(kInsertRow, row(tag, 1));
+    good.publish(committed);
+    CHECK(good.published());
+    testing::run_awaitable(pq::run(db, std::move(good)));
+
+    pq::Pipeline bad;
+    bad.publish(rolled_back);
+    bad.add(kInsertRow, row(tag, -1));
+    CHECK_THROWS(testing::run_awaitable(pq::run(db, std::move(bad))));
+
+    long long events = 0;
+    std::string type;
+    db.run_sync([&](soci::session& s) {
+      s << "SELECT count(*), min(type) FROM platform.outbox WHERE aggregate_id = :a", soci::use(tag), soci::into(events),
+          soci::into(type);
+    });
+    CHECK(events == 1);
+    CHECK(type == "test.pipeline_committed");
+  }
+}
