@@ -2,12 +2,14 @@
 
 #include <platform/db.hpp>
 #include <platform/ids.hpp>
+#include <platform/pq.hpp>
 
 namespace bazaar::accounts::repo {
 
 using platform::Nullable;
 using platform::optional_string;
 using platform::use_nullable;
+namespace pq = platform::pq;
 
 namespace {
 
@@ -30,16 +32,51 @@ UserRow user_from(const soci::row& r) {
   return u;
 }
 
-std::optional<UserRow> one_user(soci::session& s, const std::string& where, const std::string& value) {
-  soci::row r;
-  s << "SELECT " << kUserColumns << " FROM accounts.users WHERE " << where, soci::use(value, "v"), soci::into(r);
-  if (!s.got_data()) return std::nullopt;
+UserRow user_from(const pq::Result& r) {
+  UserRow u;
+  u.id = r.string(0, 0);
+  u.email = r.string(0, 1);
+  u.password_hash = r.string(0, 2);
+  u.first_name = r.string(0, 3);
+  u.last_name = r.string(0, 4);
+  u.phone = r.optional(0, 5);
+  u.role = r.string(0, 6);
+  u.status = r.string(0, 7);
+  u.email_verified = r.integer(0, 8) != 0;
+  u.created_at = r.string(0, 9);
+  return u;
+}
+
+// The hot single-row reads (GET /api/v1/me, login, the facade) are prepared once per connection: one
+// round trip each, planned once. bench/pgbench/accounts_me.sql is the by-id statement, verbatim.
+std::optional<UserRow> one_user(soci::session& s, const pq::Prepared& statement, const std::string& value) {
+  pq::Params params;
+  params.add(value);
+  auto r = pq::exec_prepared(s, statement, params);
+  if (r.rows() == 0) return std::nullopt;
   return user_from(r);
 }
 
 constexpr const char* kAddressColumns = R"sql(
     id::text, label, first_name, last_name, line1, line2, city, postal_code, region, country, phone,
     is_default_shipping::int)sql";
+
+Address address_from(const pq::Result& r) {
+  Address a;
+  a.id = r.string(0, 0);
+  a.label = r.optional(0, 1);
+  a.first_name = r.string(0, 2);
+  a.last_name = r.string(0, 3);
+  a.line1 = r.string(0, 4);
+  a.line2 = r.optional(0, 5);
+  a.city = r.string(0, 6);
+  a.postal_code = r.string(0, 7);
+  a.region = r.optional(0, 8);
+  a.country = r.string(0, 9);
+  a.phone = r.optional(0, 10);
+  a.is_default_shipping = r.integer(0, 11) != 0;
+  return a;
+}
 
 Address address_from(const soci::row& r) {
   Address a;
@@ -61,11 +98,26 @@ Address address_from(const soci::row& r) {
 }  // namespace
 
 std::optional<UserRow> find_user(soci::session& s, const std::string& id) {
-  return one_user(s, "id = CAST(:v AS uuid)", id);
+  static const std::string sql =
+      std::string("SELECT") + kUserColumns + R"sql( FROM accounts.users WHERE id = CAST($1 AS uuid))sql";
+  static const pq::Prepared kSql{"accounts_user_by_id_v1", sql.c_str()};
+  return one_user(s, kSql, id);
 }
 
 std::optional<UserRow> find_user_by_email(soci::session& s, const std::string& email) {
-  return one_user(s, "email = :v", email);
+  static const std::string sql = std::string("SELECT") + kUserColumns + R"sql( FROM accounts.users WHERE email = $1)sql";
+  static const pq::Prepared kSql{"accounts_user_by_email_v1", sql.c_str()};
+  return one_user(s, kSql, email);
+}
+
+std::optional<UserContact> find_contact(soci::session& s, const std::string& id) {
+  static constexpr pq::Prepared kSql{"accounts_contact_v1", R"sql(
+      SELECT id::text, email, first_name, last_name FROM accounts.users WHERE id = CAST($1 AS uuid))sql"};
+  pq::Params params;
+  params.add(id);
+  auto r = pq::exec_prepared(s, kSql, params);
+  if (r.rows() == 0) return std::nullopt;
+  return UserContact{r.string(0, 0), r.string(0, 1), r.string(0, 2), r.string(0, 3)};
 }
 
 void insert_user(soci::session& s, const UserRow& u) {
@@ -194,11 +246,14 @@ void revoke_family_of(soci::session& s, const std::string& token_hash) {
 }
 
 std::optional<std::pair<std::string, std::string>> status_and_role(soci::session& s, const std::string& user_id) {
-  std::string status, role;
-  s << "SELECT status, role FROM accounts.users WHERE id = CAST(:id AS uuid)", soci::use(user_id, "id"),
-      soci::into(status), soci::into(role);
-  if (!s.got_data()) return std::nullopt;
-  return std::pair{status, role};
+  // Runs for every authenticated request whose user is not in the status cache.
+  static constexpr pq::Prepared kSql{"accounts_status_role_v1", R"sql(
+      SELECT status, role FROM accounts.users WHERE id = CAST($1 AS uuid))sql"};
+  pq::Params params;
+  params.add(user_id);
+  auto r = pq::exec_prepared(s, kSql, params);
+  if (r.rows() == 0) return std::nullopt;
+  return std::pair{r.string(0, 0), r.string(0, 1)};
 }
 
 void lock_user(soci::session& s, const std::string& user_id) {
@@ -244,11 +299,16 @@ std::vector<Address> list_addresses(soci::session& s, const std::string& user_id
 }
 
 std::optional<Address> find_address(soci::session& s, const std::string& user_id, const std::string& address_id) {
-  soci::row r;
-  s << "SELECT " << kAddressColumns
-    << " FROM accounts.addresses WHERE id = CAST(:id AS uuid) AND user_id = CAST(:u AS uuid)",
-      soci::use(address_id, "id"), soci::use(user_id, "u"), soci::into(r);
-  if (!s.got_data()) return std::nullopt;
+  // The owner is part of the key: another user's address is simply not found (BOLA).
+  static const std::string sql =
+      std::string("SELECT") + kAddressColumns +
+      R"sql( FROM accounts.addresses WHERE id = CAST($1 AS uuid) AND user_id = CAST($2 AS uuid))sql";
+  static const pq::Prepared kSql{"accounts_address_v1", sql.c_str()};
+  pq::Params params;
+  params.add(address_id);
+  params.add(user_id);
+  auto r = pq::exec_prepared(s, kSql, params);
+  if (r.rows() == 0) return std::nullopt;
   return address_from(r);
 }
 

@@ -24,8 +24,10 @@ struct UserRow {
   std::string created_at;
 };
 
+// Hot reads: prepared once per connection, then one round trip each (libpq, platform/pq.hpp).
 std::optional<UserRow> find_user(soci::session& s, const std::string& id);
 std::optional<UserRow> find_user_by_email(soci::session& s, const std::string& email);
+std::optional<UserContact> find_contact(soci::session& s, const std::string& id);
 void insert_user(soci::session& s, const UserRow& u);  // throws on a duplicate email (SQLSTATE 23505)
 void update_profile(soci::session& s, const UserRow& u);
 void update_password(soci::session& s, const std::string& user_id, const std::string& hash);

@@ -381,9 +381,8 @@ std::string Service::create_admin_sync(const std::string& email, const std::stri
 }
 
 asio::awaitable<std::optional<UserContact>> Service::contact(std::string user_id) {
-  auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, user_id); });
-  if (!user) co_return std::nullopt;
-  co_return UserContact{user->id, user->email, user->first_name, user->last_name};
+  if (!platform::is_uuid(user_id)) co_return std::nullopt;
+  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::find_contact(s, user_id); });
 }
 
 asio::awaitable<std::optional<Address>> Service::address(std::string user_id, std::string address_id) {
