@@ -1,153 +1,239 @@
+// The cart module's SQL, through libpq (platform/pq.hpp): SOCI's prepared rowsets cost three round trips
+// (prepare, execute, deallocate) where a statement prepared once per connection costs one. Cart and line
+// columns come back as text in one fixed layout (kCartColumns), read by read_cart().
+//
+// Timestamps are formatted 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"': the quoted colons print the same as bare
+// ones, and keep the statements usable verbatim in pgbench scripts (bench/pgbench/cart_*.sql), where :MI
+// would be a variable.
 #include "repository.hpp"
 
-#include <platform/db.hpp>
 #include <platform/ids.hpp>
+#include <platform/pq.hpp>
 
 namespace bazaar::cart::repo {
 
-using platform::Nullable;
-using platform::optional_string;
-using platform::use_nullable;
+namespace pq = platform::pq;
 
-void insert_cart(soci::session& s, const std::string& id, const std::optional<std::string>& user_id,
-                 const std::string& currency) {
-  Nullable user(user_id);
-  s << R"sql(INSERT INTO cart.carts (id, user_id, currency) VALUES (CAST(:id AS uuid), CAST(:user AS uuid), :cur))sql",
-      soci::use(id, "id"), use_nullable(user, "user"), soci::use(currency, "cur");
+namespace {
+
+// Columns 0–5: the cart; 6–12: one line per row (all NULL for a cart without lines).
+constexpr int kLineColumn = 6;
+
+CartRow cart_of_row(const pq::Result& r, int row) {
+  return CartRow{r.string(row, 0), r.optional(row, 1), r.string(row, 2), r.optional(row, 3),
+                 r.string(row, 4), r.string(row, 5), {}};
 }
 
-std::optional<CartRow> find_cart(soci::session& s, const std::string& cart_id) {
-  soci::rowset<soci::row> rows = (s.prepare << R"sql(
-      SELECT c.id::text, c.user_id::text, c.status, c.order_id::text, c.currency,
-             to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-             i.id::text, i.variant_id::text, i.product_id::text, i.sku, i.title, i.quantity, i.unit_price
-      FROM cart.carts c LEFT JOIN cart.items i ON i.cart_id = c.id
-      WHERE c.id = CAST(:id AS uuid)
-      ORDER BY i.created_at, i.id)sql",
-                                  soci::use(cart_id, "id"));
-  std::optional<CartRow> cart;
-  for (const auto& r : rows) {
-    if (!cart) {
-      cart = CartRow{r.get<std::string>(0), optional_string(r, 1), r.get<std::string>(2), optional_string(r, 3),
-                     r.get<std::string>(4), r.get<std::string>(5), {}};
-    }
-    if (r.get_indicator(6) == soci::i_null) continue;  // a cart without lines
-    cart->lines.push_back({r.get<std::string>(6), r.get<std::string>(7), r.get<std::string>(8), r.get<std::string>(9),
-                           r.get<std::string>(10), r.get<int>(11), r.get<long long>(12)});
+domain::StoredLine line_of_row(const pq::Result& r, int row) {
+  constexpr int c = kLineColumn;
+  return {r.string(row, c), r.string(row, c + 1), r.string(row, c + 2), r.string(row, c + 3),
+          r.string(row, c + 4), static_cast<int>(r.integer(row, c + 5)), r.integer(row, c + 6)};
+}
+
+std::optional<CartRow> read_cart(const pq::Result& r) {
+  if (r.rows() == 0) return std::nullopt;
+  CartRow cart = cart_of_row(r, 0);
+  cart.lines.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) {
+    if (!r.is_null(i, kLineColumn)) cart.lines.push_back(line_of_row(r, i));
   }
   return cart;
 }
 
-std::optional<std::string> open_cart_of(soci::session& s, const std::string& user_id) {
-  std::string id;
-  s << "SELECT id::text FROM cart.carts WHERE user_id = CAST(:u AS uuid) AND status = 'open'", soci::use(user_id, "u"),
-      soci::into(id);
-  if (!s.got_data()) return std::nullopt;
-  return id;
+std::optional<std::string> first_text(const pq::Result& r) {
+  if (r.rows() == 0) return std::nullopt;
+  return r.string(0, 0);
 }
 
-std::optional<int> add_quantity(soci::session& s, const std::string& cart_id, const domain::StoredLine& line) {
-  const std::string id = platform::new_uuid_v7();
-  const long long price = line.unit_price;
-  const int max = domain::kMaxQuantity;
-  int quantity = 0;
-  // One statement: the cart must be open (and is touched), the line is inserted or increased atomically.
-  s << R"sql(
-      WITH c AS (UPDATE cart.carts SET updated_at = now() WHERE id = CAST(:cart AS uuid) AND status = 'open'
-                 RETURNING id)
-      INSERT INTO cart.items (id, cart_id, variant_id, product_id, sku, title, quantity, unit_price)
-      SELECT CAST(:id AS uuid), c.id, CAST(:variant AS uuid), CAST(:product AS uuid), :sku, :title, :qty, :price FROM c
-      ON CONFLICT (cart_id, variant_id) DO UPDATE
-        SET quantity = cart.items.quantity + EXCLUDED.quantity, unit_price = EXCLUDED.unit_price,
-            sku = EXCLUDED.sku, title = EXCLUDED.title, updated_at = now()
-        WHERE cart.items.quantity + EXCLUDED.quantity <= :max
-      RETURNING quantity)sql",
-      soci::use(cart_id, "cart"), soci::use(id, "id"), soci::use(line.variant_id, "variant"),
-      soci::use(line.product_id, "product"), soci::use(line.sku, "sku"), soci::use(line.title, "title"),
-      soci::use(line.quantity, "qty"), soci::use(price, "price"), soci::use(max, "max"), soci::into(quantity);
-  if (!s.got_data()) return std::nullopt;
-  return quantity;
+}  // namespace
+
+CartRow insert_cart(soci::session& s, const std::string& id, const std::optional<std::string>& user_id,
+                    const std::string& currency) {
+  static constexpr pq::Prepared kSql{"cart_insert_v1", R"sql(
+      INSERT INTO cart.carts (id, user_id, currency) VALUES ($1::uuid, $2::uuid, $3)
+      RETURNING id::text, user_id::text, status, order_id::text, currency,
+                to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'))sql"};
+  pq::Params params;
+  params.add(id);
+  params.add(user_id);
+  params.add(currency);
+  return cart_of_row(pq::exec_prepared(s, kSql, params), 0);
+}
+
+std::optional<CartRow> find_cart(soci::session& s, const std::string& cart_id) {
+  static constexpr pq::Prepared kSql{"cart_find_v1", R"sql(
+      SELECT c.id::text, c.user_id::text, c.status, c.order_id::text, c.currency,
+             to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'),
+             i.id::text, i.variant_id::text, i.product_id::text, i.sku, i.title, i.quantity, i.unit_price
+      FROM cart.carts c LEFT JOIN cart.items i ON i.cart_id = c.id
+      WHERE c.id = $1::uuid
+      ORDER BY i.created_at, i.id)sql"};
+  pq::Params params;
+  params.add(cart_id);
+  return read_cart(pq::exec_prepared(s, kSql, params));
+}
+
+std::optional<CartRow> find_open_cart(soci::session& s, const std::string& user_id) {
+  static constexpr pq::Prepared kSql{"cart_find_open_v1", R"sql(
+      SELECT c.id::text, c.user_id::text, c.status, c.order_id::text, c.currency,
+             to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'),
+             i.id::text, i.variant_id::text, i.product_id::text, i.sku, i.title, i.quantity, i.unit_price
+      FROM cart.carts c LEFT JOIN cart.items i ON i.cart_id = c.id
+      WHERE c.user_id = $1::uuid AND c.status = 'open'
+      ORDER BY i.created_at, i.id)sql"};
+  pq::Params params;
+  params.add(user_id);
+  return read_cart(pq::exec_prepared(s, kSql, params));
+}
+
+std::optional<CartRow> add_quantity(soci::session& s, const std::string& cart_id, const domain::StoredLine& line) {
+  // One statement: the cart must be open (and is touched; its row lock orders concurrent adds), the line is
+  // inserted or increased atomically, and the cart comes back with its lines. The lines other than the one
+  // added are read from the statement's snapshot, which data-modifying CTEs cannot see into: hence the
+  // added row itself plus every other line.
+  static constexpr pq::Prepared kSql{"cart_add_quantity_v1", R"sql(
+      WITH c AS (
+        UPDATE cart.carts SET updated_at = now() WHERE id = $1::uuid AND status = 'open'
+        RETURNING id, user_id, status, order_id, currency, updated_at
+      ),
+      added AS (
+        INSERT INTO cart.items AS i (id, cart_id, variant_id, product_id, sku, title, quantity, unit_price)
+        SELECT $2::uuid, c.id, $3::uuid, $4::uuid, $5, $6, $7::int, $8::bigint FROM c
+        ON CONFLICT (cart_id, variant_id) DO UPDATE
+          SET quantity = i.quantity + EXCLUDED.quantity, unit_price = EXCLUDED.unit_price,
+              sku = EXCLUDED.sku, title = EXCLUDED.title, updated_at = now()
+          WHERE i.quantity + EXCLUDED.quantity <= $9::int
+        RETURNING i.id, i.variant_id, i.product_id, i.sku, i.title, i.quantity, i.unit_price, i.created_at
+      ),
+      lines AS (
+        SELECT * FROM added
+        UNION ALL
+        SELECT o.id, o.variant_id, o.product_id, o.sku, o.title, o.quantity, o.unit_price, o.created_at
+        FROM cart.items o WHERE o.cart_id = $1::uuid AND o.variant_id <> $3::uuid AND EXISTS (SELECT 1 FROM added)
+      )
+      SELECT c.id::text, c.user_id::text, c.status, c.order_id::text, c.currency,
+             to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'),
+             l.id::text, l.variant_id::text, l.product_id::text, l.sku, l.title, l.quantity, l.unit_price
+      FROM c CROSS JOIN lines l
+      ORDER BY l.created_at, l.id)sql"};
+  pq::Params params;
+  params.add(cart_id);
+  params.add(platform::new_uuid_v7());
+  params.add(line.variant_id);
+  params.add(line.product_id);
+  params.add(line.sku);
+  params.add(line.title);
+  params.add(std::int64_t{line.quantity});
+  params.add(line.unit_price);
+  params.add(std::int64_t{domain::kMaxQuantity});
+  return read_cart(pq::exec_prepared(s, kSql, params));
 }
 
 void put_line(soci::session& s, const std::string& cart_id, const domain::StoredLine& line) {
-  const std::string id = platform::new_uuid_v7();
-  const long long price = line.unit_price;
-  s << R"sql(
+  static constexpr pq::Prepared kSql{"cart_put_line_v1", R"sql(
       INSERT INTO cart.items (id, cart_id, variant_id, product_id, sku, title, quantity, unit_price)
-      VALUES (CAST(:id AS uuid), CAST(:cart AS uuid), CAST(:variant AS uuid), CAST(:product AS uuid), :sku, :title,
-              :qty, :price)
+      VALUES ($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5, $6, $7::int, $8::bigint)
       ON CONFLICT (cart_id, variant_id) DO UPDATE
-        SET quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, updated_at = now())sql",
-      soci::use(id, "id"), soci::use(cart_id, "cart"), soci::use(line.variant_id, "variant"),
-      soci::use(line.product_id, "product"), soci::use(line.sku, "sku"), soci::use(line.title, "title"),
-      soci::use(line.quantity, "qty"), soci::use(price, "price");
+        SET quantity = EXCLUDED.quantity, unit_price = EXCLUDED.unit_price, updated_at = now())sql"};
+  pq::Params params;
+  params.add(platform::new_uuid_v7());
+  params.add(cart_id);
+  params.add(line.variant_id);
+  params.add(line.product_id);
+  params.add(line.sku);
+  params.add(line.title);
+  params.add(std::int64_t{line.quantity});
+  params.add(line.unit_price);
+  pq::exec_prepared(s, kSql, params);
 }
 
-bool set_quantity(soci::session& s, const std::string& cart_id, const std::string& item_id, int quantity) {
-  soci::statement st = (s.prepare << R"sql(
-      UPDATE cart.items SET quantity = :q, updated_at = now()
-      WHERE id = CAST(:item AS uuid) AND cart_id = CAST(:cart AS uuid))sql",
-                        soci::use(quantity, "q"), soci::use(item_id, "item"), soci::use(cart_id, "cart"));
-  st.execute(true);
-  return st.get_affected_rows() > 0;
+std::optional<std::string> set_quantity(soci::session& s, const std::string& cart_id, const std::string& item_id,
+                                        int quantity) {
+  static constexpr pq::Prepared kSql{"cart_set_quantity_v1", R"sql(
+      WITH changed AS (
+        UPDATE cart.items SET quantity = $3::int, updated_at = now()
+        WHERE id = $2::uuid AND cart_id = $1::uuid
+        RETURNING cart_id
+      )
+      UPDATE cart.carts c SET updated_at = now() FROM changed WHERE c.id = changed.cart_id
+      RETURNING to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'))sql"};
+  pq::Params params;
+  params.add(cart_id);
+  params.add(item_id);
+  params.add(std::int64_t{quantity});
+  return first_text(pq::exec_prepared(s, kSql, params));
 }
 
-bool delete_item(soci::session& s, const std::string& cart_id, const std::string& item_id) {
-  soci::statement st = (s.prepare << R"sql(
-      DELETE FROM cart.items WHERE id = CAST(:item AS uuid) AND cart_id = CAST(:cart AS uuid))sql",
-                        soci::use(item_id, "item"), soci::use(cart_id, "cart"));
-  st.execute(true);
-  return st.get_affected_rows() > 0;
+std::optional<std::string> delete_item(soci::session& s, const std::string& cart_id, const std::string& item_id) {
+  static constexpr pq::Prepared kSql{"cart_delete_item_v1", R"sql(
+      WITH gone AS (
+        DELETE FROM cart.items WHERE id = $2::uuid AND cart_id = $1::uuid
+        RETURNING cart_id
+      )
+      UPDATE cart.carts c SET updated_at = now() FROM gone WHERE c.id = gone.cart_id
+      RETURNING to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'))sql"};
+  pq::Params params;
+  params.add(cart_id);
+  params.add(item_id);
+  return first_text(pq::exec_prepared(s, kSql, params));
 }
 
-std::string touch(soci::session& s, const std::string& cart_id) {
-  std::string updated_at;
-  s << R"sql(UPDATE cart.carts SET updated_at = now() WHERE id = CAST(:id AS uuid)
-             RETURNING to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))sql",
-      soci::use(cart_id, "id"), soci::into(updated_at);
-  return updated_at;
+void touch(soci::session& s, const std::string& cart_id) {
+  pq::Params params;
+  params.add(cart_id);
+  pq::exec(s, R"sql(UPDATE cart.carts SET updated_at = now() WHERE id = $1::uuid)sql", params);
 }
 
 bool assign_owner(soci::session& s, const std::string& cart_id, const std::string& user_id) {
-  soci::statement st = (s.prepare << R"sql(
-      UPDATE cart.carts SET user_id = CAST(:u AS uuid), updated_at = now()
-      WHERE id = CAST(:id AS uuid) AND user_id IS NULL AND status = 'open')sql",
-                        soci::use(user_id, "u"), soci::use(cart_id, "id"));
-  st.execute(true);
-  return st.get_affected_rows() > 0;
+  pq::Params params;
+  params.add(cart_id);
+  params.add(user_id);
+  return pq::exec(s, R"sql(
+      UPDATE cart.carts SET user_id = $2::uuid, updated_at = now()
+      WHERE id = $1::uuid AND user_id IS NULL AND status = 'open')sql",
+                  params)
+             .affected_rows() > 0;
 }
 
 void delete_cart(soci::session& s, const std::string& cart_id) {
-  s << "DELETE FROM cart.carts WHERE id = CAST(:id AS uuid)", soci::use(cart_id, "id");
+  pq::Params params;
+  params.add(cart_id);
+  pq::exec(s, R"sql(DELETE FROM cart.carts WHERE id = $1::uuid)sql", params);
 }
 
 bool complete(soci::session& s, const std::string& cart_id, const std::string& order_id) {
-  std::string status, current_order;
-  soci::indicator order_ind = soci::i_null;
-  s << R"sql(
+  // Idempotent in one statement: either this call completes the open cart, or the cart's current state
+  // says whether this order completed it before.
+  static constexpr pq::Prepared kSql{"cart_complete_v1", R"sql(
       WITH done AS (
-        UPDATE cart.carts SET status = 'completed', order_id = CAST(:o AS uuid), completed_at = now(), updated_at = now()
-        WHERE id = CAST(:id AS uuid) AND status = 'open'
-        RETURNING status, order_id)
+        UPDATE cart.carts SET status = 'completed', order_id = $2::uuid, completed_at = now(), updated_at = now()
+        WHERE id = $1::uuid AND status = 'open'
+        RETURNING status, order_id
+      )
       SELECT status, order_id::text FROM done
       UNION ALL
-      SELECT status, order_id::text FROM cart.carts WHERE id = CAST(:id AS uuid) AND NOT EXISTS (SELECT 1 FROM done))sql",
-      soci::use(order_id, "o"), soci::use(cart_id, "id"), soci::into(status), soci::into(current_order, order_ind);
-  return s.got_data() && status == "completed" && order_ind == soci::i_ok && current_order == order_id;
+      SELECT status, order_id::text FROM cart.carts WHERE id = $1::uuid AND NOT EXISTS (SELECT 1 FROM done))sql"};
+  pq::Params params;
+  params.add(cart_id);
+  params.add(order_id);
+  auto r = pq::exec_prepared(s, kSql, params);
+  return r.rows() > 0 && r.text(0, 0) == "completed" && !r.is_null(0, 1) && r.text(0, 1) == order_id;
 }
 
 long long abandon_stale(soci::session& s, long long older_than_seconds) {
-  const double seconds = static_cast<double>(older_than_seconds);
-  soci::statement st = (s.prepare << R"sql(
+  pq::Params params;
+  params.add(std::int64_t{older_than_seconds});
+  return pq::exec(s, R"sql(
       UPDATE cart.carts SET status = 'abandoned', updated_at = now()
-      WHERE status = 'open' AND updated_at < now() - make_interval(secs => :s))sql",
-                        soci::use(seconds, "s"));
-  st.execute(true);
-  return st.get_affected_rows();
+      WHERE status = 'open' AND updated_at < now() - make_interval(secs => $1::bigint))sql",
+                  params)
+      .affected_rows();
 }
 
 void delete_carts_of_user(soci::session& s, const std::string& user_id) {
-  s << "DELETE FROM cart.carts WHERE user_id = CAST(:u AS uuid)", soci::use(user_id, "u");
+  pq::Params params;
+  params.add(user_id);
+  pq::exec(s, R"sql(DELETE FROM cart.carts WHERE user_id = $1::uuid)sql", params);
 }
 
 }  // namespace bazaar::cart::repo

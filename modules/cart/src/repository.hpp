@@ -1,5 +1,6 @@
 #pragma once
-// All of the cart module's SQL.
+// All of the cart module's SQL. Every function is one round trip: the hot ones run statements prepared
+// once per connection (platform/pq.hpp), and none needs a transaction of its own.
 #include "domain/pricing.hpp"
 
 #include <soci/soci.h>
@@ -20,21 +21,26 @@ struct CartRow {
   std::vector<domain::StoredLine> lines;
 };
 
-void insert_cart(soci::session& s, const std::string& id, const std::optional<std::string>& user_id,
-                 const std::string& currency);
-// The cart with its lines in one round trip.
+// Creates an empty open cart and returns it.
+CartRow insert_cart(soci::session& s, const std::string& id, const std::optional<std::string>& user_id,
+                    const std::string& currency);
+// The cart with its lines.
 std::optional<CartRow> find_cart(soci::session& s, const std::string& cart_id);
-std::optional<std::string> open_cart_of(soci::session& s, const std::string& user_id);
+// The customer's open cart with its lines.
+std::optional<CartRow> find_open_cart(soci::session& s, const std::string& user_id);
 
-// Adds to (or creates) the line of a variant in an open cart, atomically (concurrent adds both count).
-// Returns the line's new quantity, or nullopt when the cart is not open or the sum would pass the maximum.
-std::optional<int> add_quantity(soci::session& s, const std::string& cart_id, const domain::StoredLine& line);
+// Adds to (or creates) the line of a variant in an open cart, atomically (concurrent adds both count), and
+// returns the cart as it is afterwards. nullopt when the cart is not open or the sum would pass the maximum.
+std::optional<CartRow> add_quantity(soci::session& s, const std::string& cart_id, const domain::StoredLine& line);
 // Sets a line's quantity exactly (merging carts). Creates the line if needed.
 void put_line(soci::session& s, const std::string& cart_id, const domain::StoredLine& line);
-bool set_quantity(soci::session& s, const std::string& cart_id, const std::string& item_id, int quantity);
-bool delete_item(soci::session& s, const std::string& cart_id, const std::string& item_id);
-// Marks the cart changed now; returns its new updated_at (RFC 3339).
-std::string touch(soci::session& s, const std::string& cart_id);
+// Set or delete a line and mark the cart changed; the cart's new updated_at (RFC 3339), or nullopt when the
+// cart has no such line.
+std::optional<std::string> set_quantity(soci::session& s, const std::string& cart_id, const std::string& item_id,
+                                        int quantity);
+std::optional<std::string> delete_item(soci::session& s, const std::string& cart_id, const std::string& item_id);
+// Marks the cart changed now.
+void touch(soci::session& s, const std::string& cart_id);
 
 bool assign_owner(soci::session& s, const std::string& cart_id, const std::string& user_id);
 void delete_cart(soci::session& s, const std::string& cart_id);

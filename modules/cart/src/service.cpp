@@ -49,33 +49,26 @@ asio::awaitable<CartView> Service::view(repo::CartRow cart) {
   co_return CartView{std::move(cart), std::move(priced)};
 }
 
+asio::awaitable<std::optional<repo::CartRow>> Service::open_cart_of(const std::string& user_id) {
+  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::find_open_cart(s, user_id); });
+}
+
 asio::awaitable<Result<std::pair<CartView, bool>>> Service::create(Caller caller) {
   if (caller) {
-    auto existing = co_await ctx_.db().run([&](soci::session& s) { return repo::open_cart_of(s, *caller); });
-    if (existing) {
-      auto cart = co_await load(*existing, caller);
-      if (cart) co_return std::pair{co_await view(std::move(*cart)), false};
-    }
+    if (auto existing = co_await open_cart_of(*caller)) co_return std::pair{co_await view(std::move(*existing)), false};
   }
   const std::string id = platform::new_uuid_v7();
-  bool raced = false;
+  std::optional<repo::CartRow> created;
   try {
-    co_await ctx_.db().run([&](soci::session& s) { repo::insert_cart(s, id, caller, settings_.currency); });
+    created = co_await ctx_.db().run([&](soci::session& s) { return repo::insert_cart(s, id, caller, settings_.currency); });
   } catch (const std::exception& e) {
     // A concurrent create for the same customer won the one-open-cart index: return that cart.
     if (!caller || !platform::is_unique_violation(e)) throw;
-    raced = true;
   }
-  if (raced) {
-    auto existing = co_await ctx_.db().run([&](soci::session& s) { return repo::open_cart_of(s, *caller); });
-    if (!existing) co_return Error::conflict("cart_changed", "The cart changed at the same time; try again.");
-    auto cart = co_await load(*existing, caller);
-    if (!cart) co_return cart.error();
-    co_return std::pair{co_await view(std::move(*cart)), false};
-  }
-  auto cart = co_await load(id, caller);
-  if (!cart) co_return cart.error();
-  co_return std::pair{co_await view(std::move(*cart)), true};
+  if (created) co_return std::pair{CartView{std::move(*created), {}}, true};  // empty: nothing to price
+  auto existing = co_await open_cart_of(*caller);
+  if (!existing) co_return Error::conflict("cart_changed", "The cart changed at the same time; try again.");
+  co_return std::pair{co_await view(std::move(*existing)), false};
 }
 
 asio::awaitable<Result<CartView>> Service::get(std::string cart_id, Caller caller) {
@@ -85,9 +78,9 @@ asio::awaitable<Result<CartView>> Service::get(std::string cart_id, Caller calle
 }
 
 asio::awaitable<Result<CartView>> Service::mine(std::string user_id) {
-  auto id = co_await ctx_.db().run([&](soci::session& s) { return repo::open_cart_of(s, user_id); });
-  if (!id) co_return Error::not_found("You have no open cart.");
-  co_return co_await get(*id, user_id);
+  auto cart = co_await open_cart_of(user_id);
+  if (!cart) co_return Error::not_found("You have no open cart.");
+  co_return co_await view(std::move(*cart));
 }
 
 asio::awaitable<Result<CartView>> Service::add_item(std::string cart_id, Caller caller, std::string variant_id,
@@ -116,10 +109,23 @@ asio::awaitable<Result<CartView>> Service::add_item(std::string cart_id, Caller 
                                 snap->second.price.amount};
   auto added = co_await ctx_.db().run([&](soci::session& s) { return repo::add_quantity(s, cart_id, line); });
   if (!added) co_return Error::conflict("cart_changed", "The cart changed at the same time; try again.");
-  auto fresh = co_await ctx_.db().run([&](soci::session& s) { return repo::find_cart(s, cart_id); });
-  if (!fresh) co_return cart_not_found();
-  auto priced = domain::price(fresh->lines, snaps);
-  co_return CartView{std::move(*fresh), std::move(priced)};
+  co_await complete_snapshots(added->lines, cart->lines, snaps);
+  auto priced = domain::price(added->lines, snaps);
+  co_return CartView{std::move(*added), std::move(priced)};
+}
+
+asio::awaitable<void> Service::complete_snapshots(const std::vector<domain::StoredLine>& lines,
+                                                  const std::vector<domain::StoredLine>& asked, domain::Snapshots& snaps) {
+  // Only a line that a concurrent request added since the cart was read can be missing: that rare race
+  // costs one more look-up, instead of an unavailable warning for a line that is fine. (A variant that was
+  // asked for and is absent is unknown to the catalog: asking again would not change that.)
+  std::vector<domain::StoredLine> missing;
+  for (const auto& l : lines) {
+    const bool was_asked = std::any_of(asked.begin(), asked.end(), [&](const auto& a) { return a.variant_id == l.variant_id; });
+    if (!was_asked && !snaps.contains(l.variant_id)) missing.push_back(l);
+  }
+  if (missing.empty()) co_return;
+  for (auto& [id, snap] : co_await snapshots(missing)) snaps.emplace(id, std::move(snap));
 }
 
 asio::awaitable<Result<CartView>> Service::set_quantity(std::string cart_id, Caller caller, std::string item_id,
@@ -138,10 +144,10 @@ asio::awaitable<Result<CartView>> Service::set_quantity(std::string cart_id, Cal
   if (quantity > line->quantity && quantity > snap->second.available) {
     co_return insufficient_stock(line->title, snap->second.available);
   }
-  cart->updated_at = co_await ctx_.db().transaction([&](platform::Tx& tx) {
-    repo::set_quantity(tx.sql(), cart_id, item_id, quantity);
-    return repo::touch(tx.sql(), cart_id);
-  });
+  auto updated_at = co_await ctx_.db().run(
+      [&](soci::session& s) { return repo::set_quantity(s, cart_id, item_id, quantity); });
+  if (!updated_at) co_return Error::not_found("The cart has no such item.");  // removed meanwhile
+  cart->updated_at = std::move(*updated_at);
   line->quantity = quantity;
   auto priced = domain::price(cart->lines, snaps);
   co_return CartView{std::move(*cart), std::move(priced)};
@@ -151,10 +157,8 @@ asio::awaitable<Result<CartView>> Service::remove_item(std::string cart_id, Call
   auto cart = co_await load(cart_id, caller);
   if (!cart) co_return cart.error();
   if (cart->status != "open") co_return cart_not_open(cart->status);
-  const auto touched = co_await ctx_.db().transaction([&](platform::Tx& tx) -> std::optional<std::string> {
-    if (!repo::delete_item(tx.sql(), cart_id, item_id)) return std::nullopt;
-    return repo::touch(tx.sql(), cart_id);
-  });
+  const auto touched =
+      co_await ctx_.db().run([&](soci::session& s) { return repo::delete_item(s, cart_id, item_id); });
   if (!touched) co_return Error::not_found("The cart has no such item.");
   cart->updated_at = *touched;  // the response shows the cart as it now is
   std::erase_if(cart->lines, [&](const auto& l) { return l.id == item_id; });
@@ -170,8 +174,8 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
   }
   if (guest->status != "open") co_return cart_not_open(guest->status);
 
-  auto target_id = co_await ctx_.db().run([&](soci::session& s) { return repo::open_cart_of(s, user_id); });
-  if (!target_id) {
+  auto target = co_await open_cart_of(user_id);
+  if (!target) {
     bool assigned = false;
     try {
       assigned = co_await ctx_.db().run([&](soci::session& s) { return repo::assign_owner(s, cart_id, user_id); });
@@ -179,12 +183,10 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
       if (!platform::is_unique_violation(e)) throw;  // an open cart appeared meanwhile: merge below
     }
     if (assigned) co_return co_await get(cart_id, user_id);
-    target_id = co_await ctx_.db().run([&](soci::session& s) { return repo::open_cart_of(s, user_id); });
-    if (!target_id) co_return Error::conflict("cart_changed", "The cart changed at the same time; try again.");
+    target = co_await open_cart_of(user_id);
+    if (!target) co_return Error::conflict("cart_changed", "The cart changed at the same time; try again.");
   }
-
-  auto target = co_await load(*target_id, user_id);
-  if (!target) co_return target.error();
+  const std::string target_id = target->id;
   std::vector<domain::StoredLine> all = target->lines;
   all.insert(all.end(), guest->lines.begin(), guest->lines.end());
   auto snaps = co_await snapshots(all);
@@ -221,11 +223,11 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
                       snap->second.price.amount});
   }
   co_await ctx_.db().transaction([&](platform::Tx& tx) {
-    for (const auto& w : writes) repo::put_line(tx.sql(), *target_id, w);
+    for (const auto& w : writes) repo::put_line(tx.sql(), target_id, w);
     repo::delete_cart(tx.sql(), cart_id);  // the guest cart stops existing once merged
-    repo::touch(tx.sql(), *target_id);
+    repo::touch(tx.sql(), target_id);
   });
-  auto merged_cart = co_await get(*target_id, user_id);
+  auto merged_cart = co_await get(target_id, user_id);
   if (!merged_cart) co_return merged_cart.error();
   // A capped line lives on in the merged cart: its warning names that line, not the deleted guest line.
   for (std::size_t i = 0; i < merge_warnings.size(); ++i) {

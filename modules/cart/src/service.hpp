@@ -53,6 +53,10 @@ class Service final : public Checkout {
  private:
   // The cart if the caller may see it; not_found otherwise (never reveal another user's cart).
   asio::awaitable<Result<repo::CartRow>> load(const std::string& cart_id, const Caller& caller);
+  asio::awaitable<std::optional<repo::CartRow>> open_cart_of(const std::string& user_id);
+  // Adds to `snaps` those of `lines` whose variants were not `asked` for when `snaps` was made.
+  asio::awaitable<void> complete_snapshots(const std::vector<domain::StoredLine>& lines,
+                                           const std::vector<domain::StoredLine>& asked, domain::Snapshots& snaps);
   asio::awaitable<domain::Snapshots> snapshots(const std::vector<domain::StoredLine>& lines,
                                                const std::string& extra_variant = {});
   asio::awaitable<CartView> view(repo::CartRow cart);
