@@ -136,6 +136,8 @@ run_wrk() {
   else
     url=http://127.0.0.1:$port$target
   fi
+  CURRENT_WRK_DURATION=$duration
+  if [[ -n ${WRK_BEFORE_RUN:-} ]]; then "$WRK_BEFORE_RUN"; fi   # e.g. hand the Lua script fresh data
   out=$(wrk "${args[@]}" "$url" 2>&1) || { printf '%s\n' "$out" >&2; die "wrk failed against $url"; }
   printf '%s\n' "$out" >>"$LOG_DIR/bench-wrk.log"
   awk '

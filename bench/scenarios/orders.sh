@@ -1,0 +1,134 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # sets globals that scripts/bench.sh reads
+# Orders scenarios for scripts/bench.sh (sourced; uses its helpers). Runs on the demo catalog seeded by main().
+#
+# Every checkout needs a cart nobody has checked out: bench_orders_prepare makes them in SQL (guest carts of
+# 1–3 lines over the demo variants, plus carts of one line of a single hot variant) together with
+# bench.checkout_carts, from which bench/pgbench/orders_checkout.sql takes the same lines. Before every wrk
+# run, checkout_slice hands the Lua scripts a slice of carts no earlier run used (BENCH_CHECKOUT_SLICE per
+# second of the run; a run that needs more wraps around, and those checkouts fail visibly with 409).
+
+BENCH_CHECKOUT_SLICE=${BENCH_CHECKOUT_SLICE:-4000}
+CHECKOUT_IDS=$BAZAAR_LOCAL/bench-checkout-all.txt
+HOT_CHECKOUT_IDS=$BAZAAR_LOCAL/bench-checkout-hot.txt
+export BENCH_CHECKOUT_CARTS=$BAZAAR_LOCAL/bench-checkout-carts.txt   # read by bench/lua/orders_carts.lua
+export BENCH_WRK_THREADS=$WRK_THREADS
+
+# bench_orders_prepare NORMAL HOT: NORMAL carts over many variants, HOT carts of the hot variant.
+bench_orders_prepare() {
+  local normal=$1 hot=$2
+  info "making $normal checkout carts of 1–3 lines and $hot of one hot variant"
+  local_psql -d "$BENCH_DB" -v normal="$normal" -v hot="$hot" <<'SQL' >/dev/null
+-- Plenty of stock everywhere: the scenarios measure checkouts, not running out (the oversell check sets
+-- its own stock).
+UPDATE catalog.variants SET on_hand = on_hand + 1000000;
+CREATE SCHEMA IF NOT EXISTS bench;
+DROP TABLE IF EXISTS bench.sellable;
+CREATE TABLE bench.sellable AS
+  SELECT row_number() OVER (ORDER BY v.id) AS k, v.id, v.product_id, v.sku, p.title || ' — ' || v.title AS title,
+         v.price
+  FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id WHERE p.status = 'published';
+CREATE UNIQUE INDEX ON bench.sellable (k);
+DROP TABLE IF EXISTS bench.checkout_carts;
+-- Cart n: 1 + n % 3 lines of distinct variants spread over the catalogue (hot carts: k = 1 only), 1–2 units each.
+CREATE TABLE bench.checkout_carts AS
+WITH carts AS (
+  SELECT n, gen_random_uuid() AS cart_id, CASE WHEN n > :normal THEN 1 ELSE 1 + n % 3 END AS line_count
+  FROM generate_series(1, :normal + :hot) n),
+lines AS (
+  SELECT c.n, c.cart_id, l, s.id, s.product_id, s.sku, s.title, s.price, 1 + (c.n + l) % 2 AS quantity
+  FROM carts c CROSS JOIN LATERAL generate_series(1, c.line_count) l
+  JOIN bench.sellable s
+    ON s.k = CASE WHEN c.n > :normal THEN 1
+                  ELSE 1 + ((c.n * 3 + l) * 7919) % (SELECT count(*) FROM bench.sellable) END)
+SELECT n, cart_id, array_agg(id ORDER BY l) AS variant_ids, array_agg(product_id ORDER BY l) AS product_ids,
+       array_agg(sku ORDER BY l) AS skus, array_agg(title ORDER BY l) AS titles,
+       array_agg(quantity ORDER BY l) AS quantities, array_agg(price ORDER BY l) AS prices,
+       sum(price * quantity)::bigint AS subtotal,
+       -- stand-ins of the event payload and the stored response, of their real sizes
+       jsonb_build_object('order_id', cart_id, 'number', 'BZR-' || lpad(n::text, 6, '0'),
+                          'email', 'bench-buyer@example.com', 'currency', 'EUR', 'status', 'pending_payment',
+                          'lines', jsonb_agg(jsonb_build_object('variant_id', id, 'product_id', product_id,
+                                                                'sku', sku, 'title', title, 'quantity', quantity,
+                                                                'unit_price', price) ORDER BY l)) AS payload,
+       json_build_object('id', cart_id, 'number', 'BZR-' || lpad(n::text, 6, '0'), 'status', 'paid',
+                         'items', json_agg(json_build_object('variant_id', id, 'product_id', product_id, 'sku', sku,
+                                                             'title', title, 'quantity', quantity,
+                                                             'unit_price', json_build_object('amount', price, 'currency', 'EUR')) ORDER BY l),
+                         'history', json_build_array(json_build_object('status', 'pending_payment', 'note', 'order placed'),
+                                                     json_build_object('status', 'paid', 'note', 'payment accepted')))::text
+         AS response
+FROM lines GROUP BY n, cart_id;
+CREATE UNIQUE INDEX ON bench.checkout_carts (n);
+INSERT INTO cart.carts (id, currency) SELECT cart_id, 'EUR' FROM bench.checkout_carts;
+INSERT INTO cart.items (id, cart_id, variant_id, product_id, sku, title, quantity, unit_price)
+SELECT gen_random_uuid(), b.cart_id, u.variant, u.product, u.sku, u.title, u.quantity, u.price
+FROM bench.checkout_carts b,
+     unnest(b.variant_ids, b.product_ids, b.skus, b.titles, b.quantities, b.prices)
+       AS u(variant, product, sku, title, quantity, price);
+VACUUM ANALYZE bench.checkout_carts;
+VACUUM ANALYZE cart.carts;
+VACUUM ANALYZE cart.items;
+VACUUM ANALYZE catalog.variants;
+SQL
+  local_psql -d "$BENCH_DB" -At -c "SELECT cart_id FROM bench.checkout_carts WHERE n <= $normal ORDER BY n" >"$CHECKOUT_IDS"
+  local_psql -d "$BENCH_DB" -At -c "SELECT cart_id FROM bench.checkout_carts WHERE n > $normal ORDER BY n" >"$HOT_CHECKOUT_IDS"
+  HOT_VARIANT=$(local_psql -d "$BENCH_DB" -At -c "SELECT id FROM bench.sellable WHERE k = 1")
+  NORMAL_CARTS=$normal
+  HOT_CARTS=$hot
+  : >"$BAZAAR_LOCAL/bench-checkout-cursor-all"
+  : >"$BAZAAR_LOCAL/bench-checkout-cursor-hot"
+}
+
+# checkout_slice POOL: the next unused slice of POOL (all|hot) into $BENCH_CHECKOUT_CARTS (run_wrk's hook).
+checkout_slice() {
+  local pool=$1 file cursor_file from size
+  file=$CHECKOUT_IDS; [[ $pool == hot ]] && file=$HOT_CHECKOUT_IDS
+  cursor_file=$BAZAAR_LOCAL/bench-checkout-cursor-$pool
+  from=$(($(cat "$cursor_file" 2>/dev/null || echo 0) + 0))
+  size=$((BENCH_CHECKOUT_SLICE * $(to_seconds "$CURRENT_WRK_DURATION")))
+  tail -n +"$((from + 1))" "$file" | head -n "$size" >"$BENCH_CHECKOUT_CARTS"
+  [[ -s $BENCH_CHECKOUT_CARTS ]] || die "the $pool checkout carts are used up (make more: BENCH_CHECKOUT_SLICE, bench_orders_prepare)"
+  echo $((from + size)) >"$cursor_file"
+}
+slice_all() { checkout_slice all; }
+slice_hot() { checkout_slice hot; }
+
+# Units of the hot variant sold through paid orders vs what left on_hand; 0 oversold is the only pass.
+hot_variant_conservation() {
+  local_psql -d "$BENCH_DB" -At -F ' ' -c "
+      SELECT v.on_hand, v.reserved,
+             (SELECT coalesce(sum(l.quantity), 0) FROM orders.order_lines l JOIN orders.orders o ON o.id = l.order_id
+              WHERE l.variant_id = v.id AND o.status = 'paid' AND o.number < 10000000)
+      FROM catalog.variants v WHERE v.id = '$HOT_VARIANT'"
+}
+
+# The oversell check: the hot variant gets STOCK units, 64 buyers check out for 2 s; exactly STOCK units may
+# be sold, the rest of the checkouts are refused (409), and nothing stays reserved.
+bench_oversell() {
+  local stock=200 before_sold on_hand reserved sold verdict=ok
+  read -r _ _ before_sold <<<"$(hot_variant_conservation)"
+  local_psql -d "$BENCH_DB" -c "UPDATE catalog.variants SET on_hand = reserved + $stock WHERE id = '$HOT_VARIANT'" >/dev/null
+  WRK_BEFORE_RUN=slice_hot run_wrk bench/lua/orders_checkout.lua "$BAZAAR_PORT" 2s >/dev/null
+  read -r on_hand reserved sold <<<"$(hot_variant_conservation)"
+  sold=$((sold - before_sold))
+  info "  oversell check: $stock in stock, $sold sold, on_hand $on_hand, reserved $reserved"
+  ((sold == stock && on_hand == 0 && reserved == 0)) || verdict="FAIL (sold $sold of $stock, on_hand $on_hand, reserved $reserved)"
+  row "hot variant, $stock in stock" "$sold sold" "" "" "exactly $stock sold, 0 left" "" "" "$verdict"
+}
+
+bench_orders() {
+  local runs=$((1 + PAIRS))   # warm-up + pairs, per scenario
+  bench_orders_prepare $((BENCH_CHECKOUT_SLICE * $(to_seconds "$DURATION") * runs + 10000)) \
+                       $((BENCH_CHECKOUT_SLICE * $(to_seconds "$DURATION") * runs + 10000))
+  local hot_stock_before
+  # The whole POST /api/v1/orders (tok_visa) on fresh carts of 1–3 lines over many variants, against its
+  # statements run by pgbench (bench/pgbench/orders_checkout.sql).
+  PGBENCH_DEFINES=(-D first=1 -D "last=$NORMAL_CARTS")
+  WRK_BEFORE_RUN=slice_all scenario "checkout" bench/lua/orders_checkout.lua "P(orders_checkout)" 0.70 50
+  # 64 buyers of one hot variant: every checkout waits for the variant's row lock.
+  PGBENCH_DEFINES=(-D "first=$((NORMAL_CARTS + 1))" -D "last=$((NORMAL_CARTS + HOT_CARTS))")
+  WRK_BEFORE_RUN=slice_hot scenario "checkout, hot variant" bench/lua/orders_checkout.lua "P(orders_checkout)" 0.70 50
+  PGBENCH_DEFINES=()
+  bench_oversell
+}
