@@ -82,10 +82,12 @@ inline std::string read_text(const fs::path& p) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// A receiver process: `sink.py smtp|http PORT DIR`. Stopped (SIGTERM, reaped) when destroyed.
+// A receiver process: `sink.py smtp|http PORT DIR [OPTIONS]` (options in sink.py, e.g. "--starttls").
+// Stopped (SIGTERM, reaped) when destroyed.
 class Sink {
  public:
-  Sink(std::string mode, std::uint16_t port) : mode_(std::move(mode)), port_(port) {
+  Sink(std::string mode, std::uint16_t port, std::vector<std::string> options = {})
+      : mode_(std::move(mode)), port_(port), options_(std::move(options)) {
     dir_ = fs::temp_directory_path() / ("bazaar-test-" + mode_ + "-sink-" + platform::new_uuid_v7());
     fs::create_directories(dir_);
   }
@@ -101,8 +103,10 @@ class Sink {
     const std::string dir = dir_.string();
     const std::string log = (dir_ / "sink.log").string();
     std::vector<char*> argv{const_cast<char*>(python.c_str()), const_cast<char*>(script.c_str()),
-                            const_cast<char*>(mode_.c_str()),  const_cast<char*>(port.c_str()),
-                            const_cast<char*>(dir.c_str()),    nullptr};
+                            const_cast<char*>(mode_.c_str()), const_cast<char*>(port.c_str()),
+                            const_cast<char*>(dir.c_str())};
+    for (const auto& o : options_) argv.push_back(const_cast<char*>(o.c_str()));
+    argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -171,6 +175,21 @@ class Sink {
     return found;
   }
 
+  // Every AUTH attempt the SMTP sink (with --auth) answered so far, oldest first: {mechanism, login,
+  // success, tls}. Recorded before the answer is sent, so a finished delivery pass has seen all of its own.
+  std::vector<json::object> auth_attempts() const {
+    std::vector<fs::path> files;
+    if (fs::exists(dir_ / "auth")) {
+      for (const auto& e : fs::directory_iterator(dir_ / "auth")) {
+        if (e.path().extension() == ".json" && e.path().filename().string().front() != '.') files.push_back(e.path());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<json::object> out;
+    for (const auto& f : files) out.push_back(json::parse(read_text(f)).as_object());
+    return out;
+  }
+
   // The raw message (.eml) next to a record of the SMTP sink.
   static std::string raw_of(const json::object& record) {
     auto path = fs::path(std::string(record.at("file").as_string()));
@@ -181,6 +200,7 @@ class Sink {
  private:
   std::string mode_;
   std::uint16_t port_;
+  std::vector<std::string> options_;
   fs::path dir_;
   pid_t pid_ = 0;
 };

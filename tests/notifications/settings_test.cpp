@@ -9,6 +9,8 @@
 #include <boost/json.hpp>
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 
@@ -110,6 +112,36 @@ TEST_SUITE("notifications.settings") {
     CHECK(s.email.from.address == "orders@shop.example");
     c.set("notifications.email.starttls", "sometimes");
     CHECK(error_of(c).find("notifications.email.starttls") != std::string::npos);
+  }
+
+  TEST_CASE("settings: the SMTP CA file is optional, and when given must be readable") {
+    CHECK(load_settings(defaults()).email.smtp_ca_file.empty());
+    auto c = defaults();
+    c.set("notifications.email.smtp_ca_file", "/nonexistent/ca.pem");
+    CHECK(error_of(c).find("notifications.email.smtp_ca_file") != std::string::npos);
+    c.set("notifications.email.smtp_ca_file", "/tmp");  // a directory is not a PEM file
+    CHECK(error_of(c).find("notifications.email.smtp_ca_file") != std::string::npos);
+    const auto ca = std::filesystem::temp_directory_path() / "bazaar-settings-test-ca.pem";
+    std::ofstream(ca) << "-----BEGIN CERTIFICATE-----\n";
+    c.set("notifications.email.smtp_ca_file", json::string(ca.string()));
+    CHECK(load_settings(c).email.smtp_ca_file == ca);
+    std::filesystem::remove(ca);
+  }
+
+  TEST_CASE("settings: retention defaults to 90 days in bounded batches, and is validated") {
+    const auto s = load_settings(defaults());
+    CHECK(s.retention == std::chrono::days(90));
+    CHECK(s.retention_batch == 1000);
+    CHECK(s.retention_interval == std::chrono::hours(1));
+    auto c = defaults();
+    c.set("notifications.retention_days", 0);
+    CHECK(error_of(c).find("notifications.retention_days") != std::string::npos);
+    c = defaults();
+    c.set("notifications.retention_batch", 0);
+    CHECK(error_of(c).find("notifications.retention_batch") != std::string::npos);
+    c = defaults();
+    c.set("notifications.retention_days", 7);
+    CHECK(load_settings(c).retention == std::chrono::days(7));
   }
 
   TEST_CASE("settings: webhooks need http(s) URLs, event types and a secret") {

@@ -1,9 +1,18 @@
 #!/usr/bin/env python3
 """Local receivers for the notifications tests and scripts/bench.sh (needs Debian's python3-aiosmtpd).
 
-    sink.py smtp PORT DIR   an SMTP server (aiosmtpd) on 127.0.0.1:PORT; each message becomes DIR/NNNNNN.eml
+    sink.py smtp PORT DIR [--starttls] [--auth USER:PASSWORD [--auth-in-clear]]
+                            an SMTP server (aiosmtpd) on 127.0.0.1:PORT; each message becomes DIR/NNNNNN.eml
                             (the raw bytes) and DIR/NNNNNN.json (envelope, decoded headers, text and HTML
-                            parts parsed by Python's email package, receipt time)
+                            parts parsed by Python's email package, receipt time, whether the session was
+                            encrypted and which user had authenticated)
+        --starttls          offers STARTTLS and refuses mail without it. The certificate is made at start-up
+                            (openssl): DIR/ca.pem is a fresh CA, which signs the server's certificate for
+                            IP 127.0.0.1; clients trust DIR/ca.pem to verify the server.
+        --auth U:P          offers AUTH (PLAIN, LOGIN) and accepts only U with P; mail needs AUTH. Every
+                            AUTH attempt becomes DIR/auth/NNNNNN.json (mechanism, login, success, tls).
+        --auth-in-clear     offers AUTH without TLS too: a server that would take credentials in the clear,
+                            to show that the client never sends them there.
     sink.py http PORT DIR   an HTTP server on 127.0.0.1:PORT; each POST becomes DIR/NNNNNN.json (path,
                             headers, body, receipt time). It answers 204, or NNN for /status/NNN, and
                             sleeps 30 s first for /hang.
@@ -37,7 +46,48 @@ def _write(directory, name, data):
     os.rename(tmp, os.path.join(directory, name))
 
 
-def run_smtp(port, directory):
+def _tls_context(directory):
+    """A CA made for this run signs the server's certificate, so clients verify it for real."""
+    import ssl
+    import subprocess
+
+    def path(name):
+        return os.path.join(directory, name)
+
+    def openssl(*args):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-days", "2", *args], check=True, capture_output=True)
+
+    openssl("-keyout", path("ca.key"), "-out", path("ca.pem"), "-subj", "/CN=bazaar test CA")
+    openssl("-keyout", path("server.key"), "-out", path("server.pem"), "-subj", "/CN=127.0.0.1",
+            "-addext", "subjectAltName=IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE",
+            "-addext", "extendedKeyUsage=serverAuth", "-CA", path("ca.pem"), "-CAkey", path("ca.key"))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(path("server.pem"), path("server.key"))
+    return context
+
+
+def _authenticator(credentials, directory):
+    """Accepts only USER:PASSWORD, and records every attempt (the tests check what was sent, and how)."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    user, _, password = credentials.partition(":")
+    attempts = os.path.join(directory, "auth")
+    os.makedirs(attempts, exist_ok=True)
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        login = secret = None
+        if isinstance(auth_data, LoginPassword):
+            login, secret = auth_data.login.decode("utf-8"), auth_data.password.decode("utf-8")
+        ok = login == user and secret == password
+        record = {"mechanism": mechanism, "login": login, "success": ok, "tls": session.ssl is not None}
+        _write(attempts, _next_name() + ".json", json.dumps(record).encode("utf-8"))
+        return AuthResult(success=ok, handled=False, auth_data=login if ok else None)  # a refusal answers 535
+
+    return authenticate
+
+
+def run_smtp(port, directory, starttls=False, auth=None, auth_in_clear=False):
     from aiosmtpd.controller import Controller
 
     class Handler:
@@ -70,13 +120,22 @@ def run_smtp(port, directory):
                 "text": text,
                 "html": html,
                 "defects": [str(d) for d in msg.defects],
+                "tls": session.ssl is not None,
+                "auth_user": session.auth_data if session.authenticated else None,
             }
             name = _next_name()
             _write(directory, name + ".eml", raw)
             _write(directory, name + ".json", json.dumps(info).encode("utf-8"))
             return "250 Message accepted"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    options = {}
+    if starttls:
+        options.update(tls_context=_tls_context(directory), require_starttls=True)
+    if auth:
+        options.update(
+            authenticator=_authenticator(auth, directory), auth_required=True, auth_require_tls=not auth_in_clear
+        )
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, **options)
     controller.start()
     try:
         while True:
@@ -118,11 +177,25 @@ def run_http(port, directory):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("smtp", "http"):
-        sys.exit(__doc__)
-    mode, port, directory = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    os.makedirs(directory, exist_ok=True)
-    (run_smtp if mode == "smtp" else run_http)(port, directory)
+    import argparse
+
+    parser = argparse.ArgumentParser(usage=__doc__)
+    parser.add_argument("mode", choices=("smtp", "http"))
+    parser.add_argument("port", type=int)
+    parser.add_argument("dir")
+    parser.add_argument("--starttls", action="store_true")
+    parser.add_argument("--auth", metavar="USER:PASSWORD")
+    parser.add_argument("--auth-in-clear", action="store_true")
+    args = parser.parse_args()
+    if args.mode == "http" and (args.starttls or args.auth or args.auth_in_clear):
+        parser.error("--starttls and --auth are for the smtp mode")
+    if args.auth_in_clear and not args.auth:
+        parser.error("--auth-in-clear needs --auth")
+    os.makedirs(args.dir, exist_ok=True)
+    if args.mode == "smtp":
+        run_smtp(args.port, args.dir, args.starttls, args.auth, args.auth_in_clear)
+    else:
+        run_http(args.port, args.dir)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #include <notifications/module.hpp>
 
 #include "delivery.hpp"
+#include "retention.hpp"
 #include "routes.hpp"
 #include "service.hpp"
 #include "settings.hpp"
@@ -32,6 +33,15 @@ class Notifications final : public NotificationsModule {
         platform::log::debug(
             "notifications delivered",
             {{"sent", report.sent}, {"failed", report.failed}, {"dead", report.dead}, {"deferred", report.deferred}});
+      }
+    });
+    ctx_.jobs().every("notifications-retention", settings_.retention_interval, [this]() -> boost::asio::awaitable<void> {
+      const auto purged = co_await purge_expired(ctx_.db(), settings_);
+      if (purged.deliveries + purged.messages > 0) {
+        platform::log::info("notifications purged",
+                            {{"deliveries", purged.deliveries},
+                             {"messages", purged.messages},
+                             {"retention_days", static_cast<long long>(settings_.retention.count())}});
       }
     });
   }

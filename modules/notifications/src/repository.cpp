@@ -282,6 +282,37 @@ void erase_user(soci::session& s, const std::string& user_id) {
       soci::use(user_id, "user");
 }
 
+long long purge_finished_deliveries(soci::session& s, int days, int batch) {
+  // The status list matches deliveries_finished_idx's predicate, so the inner scan reads that index in
+  // order. `= ANY(ARRAY(...))` rather than `IN (...)`: the ids come from an InitPlan and are deleted
+  // through the primary key, where a semi-join may be planned as a full scan of the table per batch.
+  soci::statement st = (s.prepare << R"sql(
+      DELETE FROM notifications.deliveries
+      WHERE id = ANY(ARRAY(
+        SELECT id FROM notifications.deliveries
+        WHERE status IN ('sent', 'dead') AND created_at < now() - make_interval(days => :days)
+        ORDER BY created_at
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED)))sql",
+                        soci::use(days, "days"), soci::use(batch, "batch"));
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
+long long purge_read_messages(soci::session& s, int days, int batch) {
+  soci::statement st = (s.prepare << R"sql(
+      DELETE FROM notifications.messages
+      WHERE id = ANY(ARRAY(
+        SELECT id FROM notifications.messages
+        WHERE read_at < now() - make_interval(days => :days)
+        ORDER BY read_at
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED)))sql",
+                        soci::use(days, "days"), soci::use(batch, "batch"));
+  st.execute(true);
+  return st.get_affected_rows();
+}
+
 void insert_fanout(soci::session& s, const FanoutRow& f) {
   s << R"sql(
       INSERT INTO notifications.fanouts (event_id, event_type, audience, template, context)

@@ -111,6 +111,13 @@ std::vector<DeliveryRow> deliveries_of_user(soci::session& s, const std::string&
 // names, rendered bodies, context); those not yet sent are never sent.
 void erase_user(soci::session& s, const std::string& user_id);
 
+// Retention: each deletes at most `batch` rows, oldest first, skipping rows another transaction holds
+// (an admin retry), and returns how many it deleted. Deliveries: sent or dead, created more than `days`
+// days ago (pending and failed ones wait for the worker or an admin). Messages: read more than `days`
+// days ago (unread ones stay).
+long long purge_finished_deliveries(soci::session& s, int days, int batch);
+long long purge_read_messages(soci::session& s, int days, int batch);
+
 struct FanoutRow {
   std::string event_id;
   std::string event_type;

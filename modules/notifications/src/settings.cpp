@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 
 namespace bazaar::notifications {
 
@@ -23,6 +24,11 @@ bool has_scheme(std::string_view url, std::initializer_list<std::string_view> sc
   return std::any_of(schemes.begin(), schemes.end(), [&](std::string_view s) {
     return url.size() > s.size() && url.starts_with(s) && url.find_first_of(" \t\r\n") == std::string_view::npos;
   });
+}
+
+bool readable_file(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec) && std::ifstream(p).good();
 }
 
 std::vector<WebhookEndpoint> load_webhooks(const platform::Config& c) {
@@ -104,6 +110,12 @@ Settings load_settings(const platform::Config& c) {
         "with the smtp transport");
   }
   e.starttls = c.boolean("notifications.email.starttls", false);
+  e.smtp_ca_file = c.string("notifications.email.smtp_ca_file", "");
+  if (!e.smtp_ca_file.empty() && !readable_file(e.smtp_ca_file)) {
+    throw ConfigError(fmt::format(
+        "configuration key 'notifications.email.smtp_ca_file' must name a readable PEM file, cannot read '{}'",
+        e.smtp_ca_file.string()));
+  }
   e.username = c.string("notifications.email.username", "");
   e.password = c.string("notifications.email.password", "");
   if (!e.password.empty() && e.username.empty()) {
@@ -135,6 +147,10 @@ Settings load_settings(const platform::Config& c) {
   s.batch_size = static_cast<int>(c.integer("notifications.batch_size", 50, 1, 1000));
   s.worker_threads = static_cast<std::size_t>(c.integer("notifications.worker_threads", 4, 1, 64));
   s.wake_on_commit = c.boolean("notifications.wake_on_commit", true);
+  s.retention = std::chrono::days(c.integer("notifications.retention_days", 90, 1, 3650));
+  s.retention_batch = static_cast<int>(c.integer("notifications.retention_batch", 1000, 1, 100'000));
+  s.retention_interval =
+      std::chrono::milliseconds(c.integer("notifications.retention_interval_ms", 3'600'000, 1000, 86'400'000));
   return s;
 }
 

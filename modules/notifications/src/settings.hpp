@@ -18,7 +18,10 @@ struct EmailSettings {
   std::string transport = "file";  // "file" | "smtp"
   std::filesystem::path dir;       // file transport: <dir>/<delivery id>.eml
   std::string smtp_url;            // smtp://host:port or smtps://host:port
-  bool starttls = false;           // require STARTTLS on smtp://
+  bool starttls = false;           // require STARTTLS on smtp://: no plaintext fallback
+  // PEM CA certificates that verify the server's certificate (STARTTLS or smtps://) instead of the
+  // system's trust store, e.g. a company CA. Verification itself is never turned off.
+  std::filesystem::path smtp_ca_file;
   std::string username;            // SMTP AUTH, when non-empty
   std::string password;
   mime::Mailbox from;
@@ -42,6 +45,11 @@ struct Settings {
   int batch_size = 50;
   std::size_t worker_threads = 4;  // concurrent sends (libcurl is blocking)
   bool wake_on_commit = true;      // send right after the event's transaction commits, not at the next poll
+  // Retention (job "notifications-retention"): sent and dead deliveries, and in-app messages read, longer
+  // ago than `retention` are deleted, at most `retention_batch` rows a statement.
+  std::chrono::days retention{90};
+  int retention_batch = 1000;
+  std::chrono::milliseconds retention_interval{3'600'000};
 
   // Webhook endpoints subscribed to `event_type`.
   std::vector<const WebhookEndpoint*> endpoints_for(std::string_view event_type) const;

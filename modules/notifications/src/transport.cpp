@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <system_error>
 
@@ -42,6 +43,8 @@ bool connection_level(CURLcode rc) {
     case CURLE_GOT_NOTHING:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_USE_SSL_FAILED:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
     case CURLE_LOGIN_DENIED:
       return true;
     default:
@@ -55,6 +58,28 @@ std::string curl_failure(const CurlHandle& c, CURLcode rc, std::string_view what
   std::string detail = c.error[0] ? std::string(c.error) : std::string(curl_easy_strerror(rc));
   if (reply > 0) return fmt::format("{}: {} (server replied {})", what, detail, reply);
   return fmt::format("{}: {}", what, detail);
+}
+
+// What to look at, for the SMTP failures whose libcurl text alone leaves an operator guessing.
+std::string_view smtp_hint(CURLcode rc) {
+  switch (rc) {
+    case CURLE_LOGIN_DENIED:
+      return "the server refused the login: check notifications.email.username and notifications.email.password";
+    case CURLE_USE_SSL_FAILED:
+      return "notifications.email.starttls requires TLS and the server offers none: nothing was sent";
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return "the server's certificate is not trusted: notifications.email.smtp_ca_file names a CA to trust";
+    case CURLE_SSL_CACERT_BADFILE:
+      return "notifications.email.smtp_ca_file holds no usable CA certificate";
+    default:
+      return {};
+  }
+}
+
+std::string smtp_failure(const CurlHandle& c, CURLcode rc) {
+  auto text = curl_failure(c, rc, "smtp");
+  if (const auto hint = smtp_hint(rc); !hint.empty()) fmt::format_to(std::back_inserter(text), " — {}", hint);
+  return text;
 }
 
 void common_options(CurlHandle& c, const std::string& url, std::chrono::milliseconds timeout) {
@@ -123,13 +148,16 @@ class SmtpTransport final : public EmailTransport {
     curl_easy_setopt(c.h, CURLOPT_READDATA, &upload);
     curl_easy_setopt(c.h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c.h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(upload.data.size()));
+    // CURLUSESSL_ALL: without STARTTLS the transfer fails; it never goes on in plaintext. Peer and host
+    // verification stay at libcurl's defaults (on); only the trusted CAs may come from config.
     if (settings_.starttls) curl_easy_setopt(c.h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    if (!settings_.smtp_ca_file.empty()) curl_easy_setopt(c.h, CURLOPT_CAINFO, settings_.smtp_ca_file.c_str());
     if (!settings_.username.empty()) {
       curl_easy_setopt(c.h, CURLOPT_USERNAME, settings_.username.c_str());
       curl_easy_setopt(c.h, CURLOPT_PASSWORD, settings_.password.c_str());
     }
     const CURLcode rc = curl_easy_perform(c.h);
-    if (rc != CURLE_OK) return {false, curl_failure(c, rc, "smtp"), connection_level(rc)};
+    if (rc != CURLE_OK) return {false, smtp_failure(c, rc), connection_level(rc)};
     return {true, {}, false};
   }
 

@@ -12,8 +12,8 @@ class NotificationsModule : public platform::Module {
 };
 
 // Email, in-app and webhook messages from the account, order and catalog events: the subscriptions, the
-// delivery worker (job "notifications-delivery"), the inbox and admin routes, and the inbox's section of
-// the personal-data export. `directory` resolves admins for operational notices.
+// delivery worker (job "notifications-delivery"), the retention purge (job "notifications-retention"), the
+// inbox and admin routes, and the inbox's section of the personal-data export. `directory` resolves admins for operational notices.
 std::unique_ptr<NotificationsModule> make_module(platform::ModuleContext ctx, accounts::Directory& directory);
 
 }  // namespace bazaar::notifications
