@@ -15,6 +15,7 @@
 # BENCH_CATALOG_PRODUCTS (100000, the demo catalog's size), BENCH_BUILD_DIR (build/release: a release build
 # directory of your own is configured and built there), BENCH_EXTERNAL_SERVICES=1 (use the PostgreSQL and
 # Redis already answering on BAZAAR_PG_PORT / BAZAAR_REDIS_PORT instead of scripts/services.sh).
+# BENCH_DATABASE (bazaar_bench) and BENCH_LOG_DIR (.local/logs) for runs side by side.
 # BENCH_SECTIONS ("catalog accounts cart orders notifications"): which modules' scenarios run, in order;
 # GET /healthz, idle RSS and start-up time always run.
 # To add a scenario: one `scenario` line in the module's bench/scenarios/<module>.sh (and for P(x) a
@@ -23,10 +24,6 @@ set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$BAZAAR_ROOT"
-for scenarios in bench/scenarios/*.sh; do
-  # shellcheck source=/dev/null
-  source "$scenarios"
-done
 
 DURATION=${BENCH_DURATION:-5s}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
@@ -36,13 +33,17 @@ WARMUP=${BENCH_WARMUP:-2s}
 BAZAAR_PORT=${BENCH_BAZAAR_PORT:-18080}
 HELLO_PORT=${BENCH_HELLO_PORT:-18081}
 THREADS=$(nproc)
-BENCH_DB=bazaar_bench
+BENCH_DB=${BENCH_DATABASE:-bazaar_bench}
 CATALOG_PRODUCTS=${BENCH_CATALOG_PRODUCTS:-100000}
 BUILD_DIR=${BENCH_BUILD_DIR:-$BAZAAR_ROOT/build/release}
 BIN=$BUILD_DIR/bazaar
 HELLO_BIN=$BUILD_DIR/bench/bazaar_bench_hello
-LOG_DIR=$BAZAAR_LOCAL/logs
+LOG_DIR=${BENCH_LOG_DIR:-$BAZAAR_LOCAL/logs}
 export BENCH_PRODUCT_IDS=$BAZAAR_LOCAL/bench-product-ids.txt   # read by bench/lua/catalog_*.lua
+for scenarios in bench/scenarios/*.sh; do
+  # shellcheck source=/dev/null
+  source "$scenarios"
+done
 read -r -a SECTIONS <<<"${BENCH_SECTIONS:-catalog accounts cart orders notifications}"
 if [[ -z ${BENCH_SECTIONS:-} ]]; then   # by default, every module that has scenarios
   for i in "${!SECTIONS[@]}"; do declare -F "bench_${SECTIONS[$i]}" >/dev/null || unset "SECTIONS[$i]"; done
@@ -127,6 +128,8 @@ start_hello() {
 # ms VALUE_WITH_UNIT is done in awk below; wrk prints latencies as 812.00us, 1.20ms, 2.00s, 1.00m.
 # run_wrk TARGET PORT DURATION → "req/s p50_ms p99_ms non_2xx_3xx socket_errors"
 # TARGET is a path ("/healthz") or a Lua script (bench/lua/x.lua) that builds the requests itself.
+# WRK_BEFORE_RUN, when set, names a function run before wrk (CURRENT_WRK_DURATION holds the duration): e.g.
+# handing a Lua script fresh data that no earlier run consumed.
 run_wrk() {
   local target=$1 port=$2 duration=$3 url out
   local -a args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -d"$duration" --latency)
@@ -136,6 +139,7 @@ run_wrk() {
   else
     url=http://127.0.0.1:$port$target
   fi
+  # shellcheck disable=SC2034  # read by WRK_BEFORE_RUN hooks
   CURRENT_WRK_DURATION=$duration
   if [[ -n ${WRK_BEFORE_RUN:-} ]]; then "$WRK_BEFORE_RUN"; fi   # e.g. hand the Lua script fresh data
   out=$(wrk "${args[@]}" "$url" 2>&1) || { printf '%s\n' "$out" >&2; die "wrk failed against $url"; }

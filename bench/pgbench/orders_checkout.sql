@@ -5,17 +5,19 @@
 -- cart_complete_v1), modules/catalog/src/repository_inventory.cpp (catalog_reserve_v2, catalog_confirm_v2),
 -- modules/orders/src/repository_checkout.cpp and src/platform/src/db/outbox_statement.hpp (the order and
 -- payment batches); keep them in step. Order numbers (one block of 64 per 64 checkouts) are left out.
--- :n picks a prepared cart (its lines: 1–3 random demo variants, with plenty of stock), :oid makes the
--- order's ids; -D carts=<rows of bench.checkout_carts>. Events get the type "bench.*" so that a running
--- bazaar's dispatcher has no subscriber to hand them to. Time formats quote their colons ("HH24":"MI") so
--- that pgbench does not read :MI as a variable; the output is the same.
-\set n random(1, :carts)
+-- :n picks a prepared cart (its lines: 1–3 demo variants with plenty of stock) between -D first=… and
+-- -D last=… (rows of bench.checkout_carts), :oid makes the order's ids. Events get the type "bench.*" so
+-- that a running bazaar's dispatcher has no subscriber to hand them to. Time formats quote their colons ("HH24":"MI") so
+-- that pgbench does not read :MI as a variable; the output is the same. For the same reason no literal has a
+-- colon before a letter (pgbench would bind ":null" or ":POST" as parameters): the idempotency scope is
+-- spelt with dashes here, and JSON nulls follow a space.
+\set n random(:first, :last)
 \set oid random(1, 9000000000000000000)
 
 -- 1. Idempotency-Key claimed
 WITH claimed AS (
   INSERT INTO platform.idempotency_keys (scope, key, request_hash, status, locked_until)
-  VALUES ('anon:127.0.0.1:POST:/api/v1/orders', 'bench-' || :oid, encode(sha256(:oid::text::bytea), 'hex'),
+  VALUES ('anon-127.0.0.1-POST-/api/v1/orders', 'bench-' || :oid::text, encode(sha256(:oid::text::bytea), 'hex'),
           'in_progress', now() + make_interval(secs => 60))
   ON CONFLICT (scope, key) DO NOTHING
   RETURNING 1)
@@ -23,7 +25,7 @@ SELECT true, NULL, NULL, NULL, NULL, NULL, false FROM claimed
 UNION ALL
 SELECT false, status, request_hash, response_status, response_body, response_type, locked_until < now()
 FROM platform.idempotency_keys
-WHERE scope = 'anon:127.0.0.1:POST:/api/v1/orders' AND key = 'bench-' || :oid AND NOT EXISTS (SELECT 1 FROM claimed);
+WHERE scope = 'anon-127.0.0.1-POST-/api/v1/orders' AND key = 'bench-' || :oid::text AND NOT EXISTS (SELECT 1 FROM claimed);
 
 -- 2. Cart snapshot
 SELECT c.id::text, c.user_id::text, c.status, c.order_id::text, c.currency,
@@ -76,10 +78,10 @@ WITH ord AS (
   INSERT INTO orders.orders (id, number, user_id, email, guest_token_hash, cart_id, idempotency_key, status,
                              payment_status, currency, subtotal, shipping_total, total, shipping_address,
                              shipping_option, payment_method)
-  SELECT md5(:oid::text)::uuid, 10000000 + :oid % 1000000000000, NULL, 'bench-buyer@example.com',
-         encode(sha256(('guest' || :oid)::bytea), 'hex'), md5('cart' || :oid)::uuid, 'bench-' || :oid,
+  SELECT md5(:oid::text)::uuid, 10000000 + :oid::bigint % 1000000000000, NULL, 'bench-buyer@example.com',
+         encode(sha256(('guest' || :oid::text)::bytea), 'hex'), md5('cart' || :oid::text)::uuid, 'bench-' || :oid::text,
          'pending_payment', 'pending', 'EUR', b.subtotal, 495, b.subtotal + 495,
-         '{"first_name":"Bench","last_name":"Buyer","line1":"Hauptstrasse 1","line2":null,"city":"Berlin","postal_code":"10115","region":null,"country":"DE","phone":null}'::jsonb,
+         '{"first_name":"Bench","last_name":"Buyer","line1":"Hauptstrasse 1","line2": null,"city":"Berlin","postal_code":"10115","region": null,"country":"DE","phone": null}'::jsonb,
          '{"id":"standard","name":"Standard (3-5 days)","price":{"amount":495,"currency":"EUR"}}'::jsonb, 'test_card'
   FROM bench.checkout_carts b WHERE b.n = :n
   RETURNING id, created_at),
@@ -93,11 +95,11 @@ lines AS (
   WHERE b.n = :n),
 hist AS (
   INSERT INTO orders.order_history (id, order_id, status, payment_status, note)
-  SELECT md5('placed' || :oid)::uuid, ord.id, 'pending_payment', 'pending', 'order placed' FROM ord)
+  SELECT md5('placed' || :oid::text)::uuid, ord.id, 'pending_payment', 'pending', 'order placed' FROM ord)
 SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"') FROM ord;
 WITH added AS (
   INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
-  VALUES (md5('placed-event' || :oid)::uuid, 'bench.order_placed', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now())
+  VALUES (md5('placed-event' || :oid::text)::uuid, 'bench.order_placed', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now())
   RETURNING id)
 SELECT count(*) FROM (SELECT pg_notify('bazaar_events', '') FROM added) notified;
 \endpipeline
@@ -105,7 +107,7 @@ SELECT count(*) FROM (SELECT pg_notify('bazaar_events', '') FROM added) notified
 -- 5. The payment provider's ledger (the test provider)
 WITH added AS (
   INSERT INTO orders.test_payments (order_id, reference, outcome, amount, captured)
-  SELECT md5(:oid::text)::uuid, 'pay_' || :oid, 'captured', b.subtotal + 495, b.subtotal + 495
+  SELECT md5(:oid::text)::uuid, 'pay_' || :oid::text, 'captured', b.subtotal + 495, b.subtotal + 495
   FROM bench.checkout_carts b WHERE b.n = :n
   ON CONFLICT (order_id) DO NOTHING
   RETURNING reference, outcome, amount, captured, refunded)
@@ -118,19 +120,19 @@ WHERE order_id = md5(:oid::text)::uuid AND NOT EXISTS (SELECT 1 FROM added);
 \startpipeline
 WITH upd AS (
   UPDATE orders.orders
-  SET status = 'paid', payment_status = 'captured', payment_reference = 'pay_' || :oid, updated_at = now(),
+  SET status = 'paid', payment_status = 'captured', payment_reference = 'pay_' || :oid::text, updated_at = now(),
       paid_at = coalesce(paid_at, now())
   WHERE id = md5(:oid::text)::uuid AND status = 'pending_payment'
   RETURNING id, updated_at),
 hist AS (
   INSERT INTO orders.order_history (id, order_id, status, payment_status, note, actor)
-  SELECT md5('paid' || :oid)::uuid, upd.id, 'paid', 'captured', 'payment accepted', 'system' FROM upd)
+  SELECT md5('paid' || :oid::text)::uuid, upd.id, 'paid', 'captured', 'payment accepted', 'system' FROM upd)
 SELECT platform.expect(count(*) = 1, 'the order is still pending payment'),
        to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"')
 FROM upd;
 WITH added AS (
   INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
-  VALUES (md5('paid-event' || :oid)::uuid, 'bench.order_paid', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now())
+  VALUES (md5('paid-event' || :oid::text)::uuid, 'bench.order_paid', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now())
   RETURNING id)
 SELECT count(*) FROM (SELECT pg_notify('bazaar_events', '') FROM added) notified;
 \endpipeline
@@ -178,4 +180,4 @@ UPDATE orders.orders SET stock_state = 'confirmed', cart_completed = true WHERE 
 UPDATE platform.idempotency_keys
 SET status = 'done', response_status = 201, response_body = (SELECT response FROM bench.checkout_carts WHERE n = :n),
     response_type = 'application/json'
-WHERE scope = 'anon:127.0.0.1:POST:/api/v1/orders' AND key = 'bench-' || :oid;
+WHERE scope = 'anon-127.0.0.1-POST-/api/v1/orders' AND key = 'bench-' || :oid::text;

@@ -3,22 +3,26 @@
 # Orders scenarios for scripts/bench.sh (sourced; uses its helpers). Runs on the demo catalog seeded by main().
 #
 # Every checkout needs a cart nobody has checked out: bench_orders_prepare makes them in SQL (guest carts of
-# 1–3 lines over the demo variants, plus carts of one line of a single hot variant) together with
-# bench.checkout_carts, from which bench/pgbench/orders_checkout.sql takes the same lines. Before every wrk
-# run, checkout_slice hands the Lua scripts a slice of carts no earlier run used (BENCH_CHECKOUT_SLICE per
-# second of the run; a run that needs more wraps around, and those checkouts fail visibly with 409).
+# 1–3 lines over the demo variants, and carts of one line of a single hot variant), listed in
+# bench.checkout_carts. Before every wrk run, checkout_slice hands the Lua scripts a slice of carts no
+# earlier run used (BENCH_CHECKOUT_SLICE per second of the run; a run that needs more wraps around, and
+# those checkouts fail visibly with 409). bench/pgbench/orders_checkout.sql draws its carts at random from
+# ranges of their own (PGBENCH_CARTS of each kind), so that it never completes a cart wrk is given; a cart
+# it draws twice is completed only once (the second time the statement finds it completed, a little cheaper).
 
 BENCH_CHECKOUT_SLICE=${BENCH_CHECKOUT_SLICE:-4000}
+PGBENCH_CARTS=20000
 CHECKOUT_IDS=$BAZAAR_LOCAL/bench-checkout-all.txt
 HOT_CHECKOUT_IDS=$BAZAAR_LOCAL/bench-checkout-hot.txt
 export BENCH_CHECKOUT_CARTS=$BAZAAR_LOCAL/bench-checkout-carts.txt   # read by bench/lua/orders_carts.lua
 export BENCH_WRK_THREADS=$WRK_THREADS
 
-# bench_orders_prepare NORMAL HOT: NORMAL carts over many variants, HOT carts of the hot variant.
+# bench_orders_prepare NORMAL HOT: NORMAL carts over many variants and HOT carts of the hot variant for wrk
+# (rows 1..NORMAL and the next HOT of bench.checkout_carts), then PGBENCH_CARTS of each kind for pgbench.
 bench_orders_prepare() {
   local normal=$1 hot=$2
-  info "making $normal checkout carts of 1–3 lines and $hot of one hot variant"
-  local_psql -d "$BENCH_DB" -v normal="$normal" -v hot="$hot" <<'SQL' >/dev/null
+  info "making $normal checkout carts of 1–3 lines and $hot of one hot variant (+ $PGBENCH_CARTS of each for pgbench)"
+  local_psql -d "$BENCH_DB" -v normal="$normal" -v hot="$hot" -v pg="$PGBENCH_CARTS" <<'SQL' >/dev/null
 -- Plenty of stock everywhere: the scenarios measure checkouts, not running out (the oversell check sets
 -- its own stock).
 UPDATE catalog.variants SET on_hand = on_hand + 1000000;
@@ -30,17 +34,18 @@ CREATE TABLE bench.sellable AS
   FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id WHERE p.status = 'published';
 CREATE UNIQUE INDEX ON bench.sellable (k);
 DROP TABLE IF EXISTS bench.checkout_carts;
--- Cart n: 1 + n % 3 lines of distinct variants spread over the catalogue (hot carts: k = 1 only), 1–2 units each.
+-- Cart n: 1 + n % 3 lines of distinct variants spread over the catalogue (hot carts: k = 1 only), 1–2 units
+-- each. Rows: wrk's normal carts, wrk's hot carts, pgbench's normal carts, pgbench's hot carts.
 CREATE TABLE bench.checkout_carts AS
 WITH carts AS (
-  SELECT n, gen_random_uuid() AS cart_id, CASE WHEN n > :normal THEN 1 ELSE 1 + n % 3 END AS line_count
-  FROM generate_series(1, :normal + :hot) n),
+  SELECT n, gen_random_uuid() AS cart_id,
+         (n > :normal AND n <= :normal + :hot) OR n > :normal + :hot + :pg AS hot
+  FROM generate_series(1, :normal + :hot + 2 * :pg) n),
 lines AS (
   SELECT c.n, c.cart_id, l, s.id, s.product_id, s.sku, s.title, s.price, 1 + (c.n + l) % 2 AS quantity
-  FROM carts c CROSS JOIN LATERAL generate_series(1, c.line_count) l
+  FROM carts c CROSS JOIN LATERAL generate_series(1, CASE WHEN c.hot THEN 1 ELSE 1 + c.n % 3 END) l
   JOIN bench.sellable s
-    ON s.k = CASE WHEN c.n > :normal THEN 1
-                  ELSE 1 + ((c.n * 3 + l) * 7919) % (SELECT count(*) FROM bench.sellable) END)
+    ON s.k = CASE WHEN c.hot THEN 1 ELSE 1 + ((c.n * 3 + l) * 7919) % (SELECT count(*) FROM bench.sellable) END)
 SELECT n, cart_id, array_agg(id ORDER BY l) AS variant_ids, array_agg(product_id ORDER BY l) AS product_ids,
        array_agg(sku ORDER BY l) AS skus, array_agg(title ORDER BY l) AS titles,
        array_agg(quantity ORDER BY l) AS quantities, array_agg(price ORDER BY l) AS prices,
@@ -72,7 +77,8 @@ VACUUM ANALYZE cart.items;
 VACUUM ANALYZE catalog.variants;
 SQL
   local_psql -d "$BENCH_DB" -At -c "SELECT cart_id FROM bench.checkout_carts WHERE n <= $normal ORDER BY n" >"$CHECKOUT_IDS"
-  local_psql -d "$BENCH_DB" -At -c "SELECT cart_id FROM bench.checkout_carts WHERE n > $normal ORDER BY n" >"$HOT_CHECKOUT_IDS"
+  local_psql -d "$BENCH_DB" -At \
+    -c "SELECT cart_id FROM bench.checkout_carts WHERE n > $normal AND n <= $((normal + hot)) ORDER BY n" >"$HOT_CHECKOUT_IDS"
   HOT_VARIANT=$(local_psql -d "$BENCH_DB" -At -c "SELECT id FROM bench.sellable WHERE k = 1")
   NORMAL_CARTS=$normal
   HOT_CARTS=$hot
@@ -87,7 +93,7 @@ checkout_slice() {
   cursor_file=$BAZAAR_LOCAL/bench-checkout-cursor-$pool
   from=$(($(cat "$cursor_file" 2>/dev/null || echo 0) + 0))
   size=$((BENCH_CHECKOUT_SLICE * $(to_seconds "$CURRENT_WRK_DURATION")))
-  tail -n +"$((from + 1))" "$file" | head -n "$size" >"$BENCH_CHECKOUT_CARTS"
+  sed -n "$((from + 1)),$((from + size))p" "$file" >"$BENCH_CHECKOUT_CARTS"
   [[ -s $BENCH_CHECKOUT_CARTS ]] || die "the $pool checkout carts are used up (make more: BENCH_CHECKOUT_SLICE, bench_orders_prepare)"
   echo $((from + size)) >"$cursor_file"
 }
@@ -121,13 +127,13 @@ bench_orders() {
   local runs=$((1 + PAIRS))   # warm-up + pairs, per scenario
   bench_orders_prepare $((BENCH_CHECKOUT_SLICE * $(to_seconds "$DURATION") * runs + 10000)) \
                        $((BENCH_CHECKOUT_SLICE * $(to_seconds "$DURATION") * runs + 10000))
-  local hot_stock_before
   # The whole POST /api/v1/orders (tok_visa) on fresh carts of 1–3 lines over many variants, against its
   # statements run by pgbench (bench/pgbench/orders_checkout.sql).
-  PGBENCH_DEFINES=(-D first=1 -D "last=$NORMAL_CARTS")
+  local pg_first=$((NORMAL_CARTS + HOT_CARTS + 1))
+  PGBENCH_DEFINES=(-D "first=$pg_first" -D "last=$((pg_first + PGBENCH_CARTS - 1))")
   WRK_BEFORE_RUN=slice_all scenario "checkout" bench/lua/orders_checkout.lua "P(orders_checkout)" 0.70 50
   # 64 buyers of one hot variant: every checkout waits for the variant's row lock.
-  PGBENCH_DEFINES=(-D "first=$((NORMAL_CARTS + 1))" -D "last=$((NORMAL_CARTS + HOT_CARTS))")
+  PGBENCH_DEFINES=(-D "first=$((pg_first + PGBENCH_CARTS))" -D "last=$((pg_first + 2 * PGBENCH_CARTS - 1))")
   WRK_BEFORE_RUN=slice_hot scenario "checkout, hot variant" bench/lua/orders_checkout.lua "P(orders_checkout)" 0.70 50
   PGBENCH_DEFINES=()
   bench_oversell
