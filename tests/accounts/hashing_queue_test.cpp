@@ -10,9 +10,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <thread>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace bazaar;
 using namespace bazaar::accounts_test;
@@ -133,5 +137,16 @@ TEST_SUITE("db.accounts") {
     gate.release();
     auto r = waiting.get();
     CHECK_MESSAGE(r.status == 200, r.body);
+  }
+
+  TEST_CASE("accounts: the hashing threads run below the I/O threads' priority (auth.hash_nice)") {
+    auto cfg = testing::test_config();
+    cfg.set("auth.hash_nice", 7);
+    TestApp app(cfg);
+    int io_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+    int hashing_nice = -100;
+    app.platform().hashing_pool().run_sync(
+        [&](std::size_t) { hashing_nice = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())); });
+    CHECK(hashing_nice == std::min(19, io_nice + 7));
   }
 }

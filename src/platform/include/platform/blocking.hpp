@@ -27,6 +27,9 @@ struct WorkerPoolOptions {
   std::size_t threads = 2;
   std::size_t max_queue = 1024;
   std::chrono::milliseconds max_wait{2000};
+  // Added to the Linux niceness of the worker threads. A CPU-bound pool (Argon2id) runs above 0 so that, when the cores
+  // are contended, the I/O threads get the CPU first: a burst of logins slows logins, not every request.
+  int nice = 0;
 };
 
 namespace detail {

@@ -1,12 +1,17 @@
 #include <platform/blocking.hpp>
+#include <platform/log.hpp>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <future>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace bazaar::platform {
 
@@ -57,7 +62,21 @@ bool WorkerPool::try_enqueue(std::function<void(std::size_t, bool)> fn) {
   return true;
 }
 
+namespace {
+// Linux gives every thread its own nice value (inherited from its creator): PRIO_PROCESS with a thread id
+// changes only that thread. `nice` is added to what the thread inherited, up to the maximum of 19.
+void set_thread_nice(const std::string& pool, int nice) {
+  if (nice == 0) return;
+  const auto self = static_cast<id_t>(gettid());
+  const int inherited = getpriority(PRIO_PROCESS, self);
+  if (setpriority(PRIO_PROCESS, self, std::min(19, inherited + nice)) != 0) {
+    log::warn("could not lower a worker thread's priority", {{"pool", pool}, {"nice", nice}});
+  }
+}
+}  // namespace
+
 void WorkerPool::worker_loop(std::size_t index) {
+  set_thread_nice(options_.name, options_.nice);
   for (;;) {
     Task task;
     {

@@ -129,7 +129,8 @@ struct Platform::Impl {
         hasher(security::PasswordParams{}),
         hashing(WorkerPoolOptions{"password-hashing", static_cast<std::size_t>(config.integer("auth.hash_threads", 1, 1, 64)),
                                   static_cast<std::size_t>(config.integer("auth.hash_queue", 64, 1, 100000)),
-                                  std::chrono::milliseconds(5000)}),
+                                  std::chrono::milliseconds(5000),
+                                  static_cast<int>(config.integer("auth.hash_nice", 10, 0, 19))}),
         dispatcher(db, dispatcher_options(config), metrics),
         idempotency(db) {
     log::set_level(log::level_from_string(config.string("log.level", "info")));
