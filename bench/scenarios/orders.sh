@@ -138,3 +138,41 @@ bench_orders() {
   PGBENCH_DEFINES=()
   bench_oversell
 }
+
+# The storefront mix (bench/lua/storefront_mix.lua: 80% cached product pages, 15% add-to-cart, 5% checkouts)
+# against X = 1 / (0.80/H + 0.15/P(cart_add) + 0.05/P(orders_checkout)): what the mix would reach if each kind
+# of request cost what its baseline costs. Needs the cart section's bench carts (CART_PGBENCH_DEFINES).
+bench_storefront_mix() {
+  local name="storefront mix 80/15/5" want=0.60 p99_max=20 i out r p50 p99 nb ne h pa pc x
+  local -a rps=() p50s=() p99s=() xs=()
+  local bad=0 errors=0 pg_first=$((NORMAL_CARTS + HOT_CARTS + 1))
+  local -a checkout_defines=(-D "first=$pg_first" -D "last=$((pg_first + PGBENCH_CARTS - 1))")
+  info "$name: warm-up, then $PAIRS pairs (bazaar, X) × $DURATION at $CONNECTIONS connections"
+  WRK_BEFORE_RUN=slice_all run_wrk bench/lua/storefront_mix.lua "$BAZAAR_PORT" "$WARMUP" >/dev/null
+  for ((i = 1; i <= PAIRS; i++)); do
+    out=$(WRK_BEFORE_RUN=slice_all run_wrk bench/lua/storefront_mix.lua "$BAZAAR_PORT" "$DURATION")
+    read -r r p50 p99 nb ne <<<"$out"
+    rps+=("$r"); p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + nb)); errors=$((errors + ne))
+    h=$(run_baseline H bench/lua/catalog_product_hot.lua "$DURATION")
+    PGBENCH_DEFINES=("${CART_PGBENCH_DEFINES[@]}"); pa=$(run_pgbench cart_add "$DURATION")
+    PGBENCH_DEFINES=("${checkout_defines[@]}"); pc=$(run_pgbench orders_checkout "$DURATION")
+    PGBENCH_DEFINES=()
+    x=$(calc "1 / (0.80 / $h + 0.15 / $pa + 0.05 / $pc)")
+    xs+=("$x")
+    info "  pair $i: bazaar $r req/s (p99 $p99 ms); H $h, P(cart_add) $pa, P(orders_checkout) $pc → X $x"
+  done
+  local m_rps m_x m_p50 m_p99 ratio verdict
+  m_rps=$(median "${rps[@]}"); m_x=$(median "${xs[@]}"); m_p50=$(median "${p50s[@]}"); m_p99=$(median "${p99s[@]}")
+  ratio=$(calc "$m_rps / $m_x")
+  if ((bad > 0 || errors > 0)); then
+    verdict="FAIL ($bad non-2xx, $errors socket errors)"
+  elif is_true "$m_p99 > $p99_max"; then
+    verdict="FAIL (p99 > $p99_max ms)"
+  elif is_true "$ratio >= $want"; then
+    verdict=ok
+  else
+    verdict=FAIL
+  fi
+  row "$name" "$(printf '%.0f' "$m_rps")" "$(printf '%.0f X' "$m_x")" "$(printf '%.2f' "$ratio")" \
+    ">= $want x X, p99 <= $p99_max ms" "$(printf '%.2f ms' "$m_p50")" "$(printf '%.2f ms' "$m_p99")" "$verdict"
+}

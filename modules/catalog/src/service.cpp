@@ -9,6 +9,10 @@
 #include <platform/log.hpp>
 #include <platform/security.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <exception>
 #include <functional>
 
@@ -109,14 +113,17 @@ asio::awaitable<Service::Body> Service::cached(std::string key, Load load) {
   // A hit, or an expired entry that another request is reloading right now: serve what is there.
   auto found = cache_.lookup(key);
   if (found.body && !found.refresh) co_return found.body;
+  // An expired entry this request was chosen to reload: it still serves the previous body at once, and the
+  // reload runs in the background. No request waits for a refresh; only a true miss waits for its load.
+  if (found.body) {
+    asio::co_spawn(co_await asio::this_coro::executor, refresh(std::move(key), std::move(load)), asio::detached);
+    co_return found.body;
+  }
   // A miss: the first request loads, the ones arriving meanwhile wait for its result.
-  LoadCoalescer::Ticket ticket;
-  if (!found.refresh) {
-    ticket = loads_.join(key);
-    if (!ticket.leader) {
-      if (auto shared = co_await LoadCoalescer::wait(ticket.flight)) co_return *shared;
-      ticket = {};  // the leader failed: try on our own (and fail on our own)
-    }
+  LoadCoalescer::Ticket ticket = loads_.join(key);
+  if (!ticket.leader) {
+    if (auto shared = co_await LoadCoalescer::wait(ticket.flight)) co_return *shared;
+    ticket = {};  // the leader failed: try on our own (and fail on our own)
   }
   // Read before loading: an invalidation that lands while we load makes put() drop the possibly old value.
   const auto generation = cache_.generation();
@@ -131,6 +138,19 @@ asio::awaitable<Service::Body> Service::cached(std::string key, Load load) {
   if (body) cache_.put(key, body, generation);
   if (ticket.leader) loads_.finish(key, ticket.flight, body, false);
   co_return body;
+}
+
+template <class Load>
+asio::awaitable<void> Service::refresh(std::string key, Load load) {
+  const auto generation = cache_.generation();
+  try {
+    std::optional<std::string> text = co_await ctx_.db().run(std::move(load));
+    // Gone meanwhile: the stale entry expires on its own; the next request after that misses and loads.
+    if (text) cache_.put(std::move(key), std::make_shared<const std::string>(std::move(*text)), generation);
+  } catch (const std::exception& e) {
+    // Another request is chosen to reload once the entry's grace period ends; until then it stays stale.
+    platform::log::warn("catalog: cache refresh failed", {{"key", key}, {"error", e.what()}});
+  }
 }
 
 // ------------------------------------------------------------------------------------------ customer reads

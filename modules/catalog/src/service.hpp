@@ -84,6 +84,9 @@ class Service {
   // refresh an expired entry; its result is cached unless it is null (not found).
   template <class Load>
   asio::awaitable<Body> cached(std::string key, Load load);
+  // Reloads an expired entry in the background (cached() has already served the previous body).
+  template <class Load>
+  asio::awaitable<void> refresh(std::string key, Load load);
   void invalidate_after_commit(platform::Tx& tx);
 
   platform::ModuleContext& ctx_;
