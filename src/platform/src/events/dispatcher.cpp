@@ -2,6 +2,7 @@
 
 #include <platform/log.hpp>
 #include <platform/metrics.hpp>
+#include <platform/pq.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -66,32 +67,53 @@ asio::awaitable<void> Dispatcher::loop() {
   }
 }
 
+// The dispatcher's statements run for every event: prepared once per connection, one round trip each.
+namespace {
+
+constexpr pq::Prepared kClaim{"platform_outbox_claim_v1", R"sql(
+    UPDATE platform.outbox SET locked_until = now() + make_interval(secs => $1::int)
+    WHERE id IN (
+      SELECT id FROM platform.outbox
+      WHERE status = 'pending' AND next_attempt_at <= now()
+        AND (locked_until IS NULL OR locked_until < now())
+      ORDER BY next_attempt_at, id
+      LIMIT $2::int
+      FOR UPDATE SKIP LOCKED)
+    RETURNING id::text, type, version, aggregate_id, payload::text,
+              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), attempts)sql"};
+
+constexpr pq::Prepared kInbox{"platform_inbox_insert_v1", R"sql(
+    INSERT INTO platform.inbox (subscriber, event_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING)sql"};
+
+// Every subscriber succeeded: one autocommit statement closes the event (and any earlier failure records).
+constexpr pq::Prepared kDelivered{"platform_outbox_delivered_v1", R"sql(
+    WITH done AS (
+      UPDATE platform.deliveries SET status = 'done', updated_at = now()
+      WHERE event_id = $1::uuid AND subscriber = ANY($2::text[]) AND status <> 'done')
+    UPDATE platform.outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL, attempts = $3::int
+    WHERE id = $1::uuid)sql"};
+
+}  // namespace
+
 asio::awaitable<std::vector<Dispatcher::Claimed>> Dispatcher::claim() {
   const int batch = options_.batch_size;
   const int lease = static_cast<int>(options_.lease.count());
   co_return co_await db_.run([batch, lease](soci::session& s) {
+    pq::Params params;
+    params.add(std::int64_t{lease});
+    params.add(std::int64_t{batch});
+    auto rows = pq::exec_prepared(s, kClaim, params);
     std::vector<Claimed> out;
-    soci::rowset<soci::row> rows = (s.prepare << R"sql(
-        UPDATE platform.outbox SET locked_until = now() + make_interval(secs => :lease)
-        WHERE id IN (
-          SELECT id FROM platform.outbox
-          WHERE status = 'pending' AND next_attempt_at <= now()
-            AND (locked_until IS NULL OR locked_until < now())
-          ORDER BY next_attempt_at, id
-          LIMIT :batch
-          FOR UPDATE SKIP LOCKED)
-        RETURNING id::text, type, version, aggregate_id, payload::text,
-                  to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), attempts)sql",
-                                    soci::use(lease), soci::use(batch));
-    for (const auto& row : rows) {
+    out.reserve(static_cast<std::size_t>(rows.rows()));
+    for (int i = 0; i < rows.rows(); ++i) {
       Claimed c;
-      c.event.id = row.get<std::string>(0);
-      c.event.type = row.get<std::string>(1);
-      c.event.version = row.get<int>(2);
-      c.event.aggregate_id = row.get<std::string>(3);
-      c.event.payload = boost::json::parse(row.get<std::string>(4));
-      c.event.occurred_at = row.get<std::string>(5);
-      c.attempts = row.get<int>(6);
+      c.event.id = rows.string(i, 0);
+      c.event.type = rows.string(i, 1);
+      c.event.version = static_cast<int>(rows.integer(i, 2));
+      c.event.aggregate_id = rows.string(i, 3);
+      c.event.payload = boost::json::parse(rows.text(i, 4));
+      c.event.occurred_at = rows.string(i, 5);
+      c.attempts = static_cast<int>(rows.integer(i, 6));
       out.push_back(std::move(c));
     }
     return out;
@@ -112,12 +134,10 @@ asio::awaitable<void> Dispatcher::deliver(const Claimed& claimed) {
     if (sub.event_type != event.type) continue;
     try {
       co_await db_.transaction([&](Tx& tx) {
-        soci::statement st = (tx.sql().prepare << R"sql(
-            INSERT INTO platform.inbox (subscriber, event_id) VALUES (:s, CAST(:e AS uuid))
-            ON CONFLICT DO NOTHING)sql",
-                              soci::use(sub.subscriber), soci::use(event.id));
-        st.execute(true);
-        if (st.get_affected_rows() == 0) return;  // handled before: a redelivery
+        pq::Params inbox;
+        inbox.add(sub.subscriber);
+        inbox.add(event.id);
+        if (pq::exec_prepared(tx.sql(), kInbox, inbox).affected_rows() == 0) return;  // handled before: a redelivery
         sub.handler(tx, event);
       });
       succeeded.push_back(sub.subscriber);
@@ -133,6 +153,17 @@ asio::awaitable<void> Dispatcher::deliver(const Claimed& claimed) {
   const bool dead = !failed.empty() && attempts >= options_.max_attempts;
   const auto backoff_ms = std::min<std::int64_t>(options_.backoff_base.count() << std::min(attempts - 1, 20),
                                                  3'600'000);
+  if (failed.empty()) {
+    co_await db_.run([&](soci::session& s) {
+      pq::Params params;
+      params.add(event.id);
+      params.add(pq::array_literal(succeeded));
+      params.add(std::int64_t{attempts});
+      pq::exec_prepared(s, kDelivered, params);
+    });
+    delivered_.inc();
+    co_return;
+  }
   co_await db_.transaction([&](Tx& tx) {
     auto& s = tx.sql();
     for (const auto& name : succeeded) {
@@ -149,20 +180,13 @@ asio::awaitable<void> Dispatcher::deliver(const Claimed& claimed) {
                      last_error = EXCLUDED.last_error, updated_at = now())sql",
           soci::use(event.id), soci::use(name), soci::use(status), soci::use(error);
     }
-    if (failed.empty()) {
-      s << R"sql(UPDATE platform.outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL,
-                 attempts = :a WHERE id = CAST(:e AS uuid))sql",
-          soci::use(attempts), soci::use(event.id);
-    } else {
-      const std::string status = dead ? "dead" : "pending";
-      const std::string error = fmt::format("{}: {}", failed.front().first, failed.front().second);
-      s << R"sql(UPDATE platform.outbox SET status = :st, attempts = :a, last_error = :err, locked_until = NULL,
-                 next_attempt_at = now() + make_interval(secs => :ms / 1000.0) WHERE id = CAST(:e AS uuid))sql",
-          soci::use(status), soci::use(attempts), soci::use(error), soci::use(static_cast<double>(backoff_ms)),
-          soci::use(event.id);
-    }
+    const std::string status = dead ? "dead" : "pending";
+    const std::string error = fmt::format("{}: {}", failed.front().first, failed.front().second);
+    s << R"sql(UPDATE platform.outbox SET status = :st, attempts = :a, last_error = :err, locked_until = NULL,
+               next_attempt_at = now() + make_interval(secs => :ms / 1000.0) WHERE id = CAST(:e AS uuid))sql",
+        soci::use(status), soci::use(attempts), soci::use(error), soci::use(static_cast<double>(backoff_ms)),
+        soci::use(event.id);
   });
-  if (failed.empty()) delivered_.inc();
 }
 
 asio::awaitable<void> Dispatcher::refresh_backlog_metrics() {
