@@ -1,12 +1,14 @@
 #include "repository.hpp"
 
 #include <platform/db.hpp>
+#include <platform/pq.hpp>
 
 namespace bazaar::notifications::repo {
 
 using platform::Nullable;
 using platform::optional_string;
 using platform::use_nullable;
+namespace pq = platform::pq;
 
 namespace {
 
@@ -46,6 +48,29 @@ DeliveryRow delivery_from(const soci::row& r) {
   d.next_attempt_at = optional_string(r, 15);
   d.created_at = r.get<std::string>(16);
   d.sent_at = optional_string(r, 17);
+  return d;
+}
+
+DeliveryRow delivery_from(const pq::Result& r, int i) {
+  DeliveryRow d;
+  d.id = r.string(i, 0);
+  d.event_id = r.string(i, 1);
+  d.event_type = r.string(i, 2);
+  d.channel = r.string(i, 3);
+  d.recipient = r.string(i, 4);
+  d.recipient_name = r.optional(i, 5);
+  d.user_id = r.optional(i, 6);
+  d.template_name = r.string(i, 7);
+  d.subject = r.optional(i, 8);
+  d.body_text = r.optional(i, 9);
+  d.body_html = r.optional(i, 10);
+  d.payload = r.string(i, 11);
+  d.status = r.string(i, 12);
+  d.attempts = static_cast<int>(r.integer(i, 13));
+  d.last_error = r.optional(i, 14);
+  d.next_attempt_at = r.optional(i, 15);
+  d.created_at = r.string(i, 16);
+  d.sent_at = r.optional(i, 17);
   return d;
 }
 
@@ -93,26 +118,32 @@ TemplateRow save_template(soci::session& s, const TemplateRow& t) {
 }
 
 bool insert_delivery(soci::session& s, const NewDelivery& d) {
-  Nullable name(d.recipient_name), user(d.user_id), subject(d.subject), text(d.body_text), html(d.body_html),
-      error(d.last_error);
   // Rendering failures are not retried by the worker (next_attempt_at NULL): an admin fixes the template
-  // and retries. In-app messages are stored, which is their delivery.
-  soci::statement st = (s.prepare << R"sql(
+  // and retries. In-app messages are stored, which is their delivery. Runs for every event and channel:
+  // prepared once per connection, one round trip.
+  static constexpr pq::Prepared kSql{"notifications_insert_delivery_v1", R"sql(
       INSERT INTO notifications.deliveries (id, event_id, event_type, channel, recipient, recipient_name, user_id,
                                             template, subject, body_text, body_html, payload, status, last_error,
                                             next_attempt_at, sent_at)
-      VALUES (CAST(:id AS uuid), CAST(:event AS uuid), :type, :channel, :recipient, :name, CAST(:user AS uuid),
-              :template, :subject, :text, :html, CAST(:payload AS jsonb), :status, :error,
-              CASE WHEN CAST(:status AS text) = 'pending' THEN now() END,
-              CASE WHEN CAST(:status AS text) = 'sent' THEN now() END)
-      ON CONFLICT (event_id, channel, recipient, template) DO NOTHING)sql",
-                        soci::use(d.id, "id"), soci::use(d.event_id, "event"), soci::use(d.event_type, "type"),
-                        soci::use(d.channel, "channel"), soci::use(d.recipient, "recipient"),
-                        use_nullable(name, "name"), use_nullable(user, "user"), soci::use(d.template_name, "template"),
-                        use_nullable(subject, "subject"), use_nullable(text, "text"), use_nullable(html, "html"),
-                        soci::use(d.payload, "payload"), soci::use(d.status, "status"), use_nullable(error, "error"));
-  st.execute(true);
-  return st.get_affected_rows() > 0;
+      VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7::uuid, $8, $9, $10, $11, $12::jsonb, $13, $14,
+              CASE WHEN $13::text = 'pending' THEN now() END, CASE WHEN $13::text = 'sent' THEN now() END)
+      ON CONFLICT (event_id, channel, recipient, template) DO NOTHING)sql"};
+  pq::Params p;
+  p.add(d.id);
+  p.add(d.event_id);
+  p.add(d.event_type);
+  p.add(d.channel);
+  p.add(d.recipient);
+  p.add(d.recipient_name);
+  p.add(d.user_id);
+  p.add(d.template_name);
+  p.add(d.subject);
+  p.add(d.body_text);
+  p.add(d.body_html);
+  p.add(d.payload);
+  p.add(d.status);
+  p.add(d.last_error);
+  return pq::exec_prepared(s, kSql, p).affected_rows() > 0;
 }
 
 void insert_message(soci::session& s, const std::string& id, const std::string& user_id, const std::string& type,
@@ -127,24 +158,30 @@ void insert_message(soci::session& s, const std::string& id, const std::string& 
 
 Claimed claim_due(soci::session& s, const std::string& channel, int batch, int lease_seconds,
                   const std::string& due_by) {
-  Claimed out;
-  soci::rowset<soci::row> rows = (s.prepare << R"sql(
-      UPDATE notifications.deliveries SET locked_until = now() + make_interval(secs => :lease)
+  // The worker's every pass: prepared once per connection, one round trip.
+  static const std::string sql = std::string(R"sql(
+      UPDATE notifications.deliveries SET locked_until = now() + make_interval(secs => $1::int)
       WHERE id IN (
         SELECT id FROM notifications.deliveries
         WHERE status IN ('pending', 'failed')
-          AND next_attempt_at <= LEAST(now(), CAST(NULLIF(:due_by, '') AS timestamptz))
+          AND next_attempt_at <= LEAST(now(), CAST(NULLIF($2, '') AS timestamptz))
           AND (locked_until IS NULL OR locked_until < now())
-          AND channel = :channel
+          AND channel = $3
         ORDER BY next_attempt_at, id
-        LIMIT :batch
+        LIMIT $4::int
         FOR UPDATE SKIP LOCKED)
-      RETURNING )sql" << kDeliveryColumns << R"sql(, now()::text)sql",
-                                  soci::use(lease_seconds, "lease"), soci::use(due_by, "due_by"),
-                                  soci::use(channel, "channel"), soci::use(batch, "batch"));
-  for (const auto& r : rows) {
-    out.rows.push_back(delivery_from(r));
-    out.db_now = r.get<std::string>(18);
+      RETURNING )sql") + kDeliveryColumns + ", now()::text";
+  static const pq::Prepared kSql{"notifications_claim_due_v1", sql.c_str()};
+  pq::Params p;
+  p.add(std::int64_t{lease_seconds});
+  p.add(due_by);
+  p.add(channel);
+  p.add(std::int64_t{batch});
+  auto r = pq::exec_prepared(s, kSql, p);
+  Claimed out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.rows.push_back(delivery_from(r, i));
+    out.db_now = r.string(i, 18);
   }
   return out;
 }
