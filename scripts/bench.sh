@@ -193,6 +193,7 @@ run_pgbench() {
 # run_baseline KIND TARGET DURATION → throughput of the baseline (H: req/s, P(x): tps)
 run_baseline() {
   local kind=$1 target=$2 duration=$3 out
+  if [[ -n ${BASELINE_BEFORE_RUN:-} ]]; then "$BASELINE_BEFORE_RUN"; fi   # like WRK_BEFORE_RUN
   case $kind in
     H) out=$(run_wrk "$target" "$HELLO_PORT" "$duration"); echo "${out%% *}" ;;
     P\(*\)) kind=${kind#P(}; run_pgbench "${kind%)}" "$duration" ;;

@@ -9,8 +9,13 @@ BENCH_CART_COUNT=${BENCH_CART_COUNT:-20000}
 # are published and have at least 100 units available. Carts hold no stock, so only each line's own
 # quantity is checked against availability and the 999 cap: adds spread over 20000 carts grow a line by
 # a few units per run (wrk and pgbench together add ~100k units), and the line count stays at three.
-# Exports what the Lua scripts need and sets PGBENCH_DEFINES for bench/pgbench/cart_*.sql.
+# Exports what the Lua scripts need and sets PGBENCH_DEFINES (and CART_PGBENCH_DEFINES, for later sections
+# such as the storefront mix) for bench/pgbench/cart_*.sql. Once per run: a second call only restores them.
 bench_cart_prepare() {
+  if [[ -n ${BENCH_CARTS:-} ]]; then
+    PGBENCH_DEFINES=("${CART_PGBENCH_DEFINES[@]}")
+    return 0
+  fi
   local variants row variant product sku title price
   info "making $BENCH_CART_COUNT bench carts of three lines"
   variants=$(local_psql -d "$BENCH_DB" -At -F $'\t' -c "
@@ -23,8 +28,9 @@ bench_cart_prepare() {
 INSERT INTO cart.carts (id, currency)
 SELECT ('cb000000-0000-7000-8000-' || lpad(n::text, 12, '0'))::uuid, 'EUR' FROM generate_series(1, :carts) n;
 INSERT INTO cart.items (id, cart_id, variant_id, product_id, sku, title, quantity, unit_price)
-SELECT gen_random_uuid(), c.id, v.id, v.product_id, v.sku, p.title || ' — ' || v.title, 1, v.price
-FROM cart.carts c
+SELECT gen_random_uuid(), ('cb000000-0000-7000-8000-' || lpad(n::text, 12, '0'))::uuid, v.id, v.product_id, v.sku,
+       p.title || ' — ' || v.title, 1, v.price
+FROM generate_series(1, :carts) n  -- these carts only: other sections make carts of their own
 CROSS JOIN (SELECT v.* FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id
             WHERE p.status = 'published' AND v.on_hand - v.reserved >= 100 ORDER BY v.id LIMIT 3) v
 JOIN catalog.products p ON p.id = v.product_id;
@@ -37,6 +43,7 @@ SQL
   PGBENCH_DEFINES=(-D "carts=$BENCH_CART_COUNT"
     -D "variants={$(cut -f 1 <<<"$variants" | sort | sed 's/.*/"&"/' | paste -sd, -)}"
     -D "variant=$variant" -D "product=$product" -D "sku=$sku" -D "title=$title" -D "price=$price")
+  CART_PGBENCH_DEFINES=("${PGBENCH_DEFINES[@]}")
 }
 
 bench_cart() {

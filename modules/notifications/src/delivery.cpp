@@ -9,6 +9,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -97,6 +98,9 @@ void DeliveryWorker::wake() {
   asio::co_spawn(
       wake_io_,
       [](DeliveryWorker* self) -> asio::awaitable<void> {
+        // Wakes that arrive during the delay find wake_pending_ set and join this pass.
+        asio::steady_timer delay(co_await asio::this_coro::executor, self->settings_.wake_delay);
+        co_await delay.async_wait(asio::use_awaitable);
         self->wake_pending_ = false;
         try {
           co_await self->run_pass();

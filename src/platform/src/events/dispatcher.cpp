@@ -35,6 +35,7 @@ void Dispatcher::subscribe(std::string subscriber, std::string event_type, Event
 
 void Dispatcher::start(asio::io_context& io) {
   timer_ = std::make_unique<asio::steady_timer>(io);
+  delay_timer_ = std::make_unique<asio::steady_timer>(io);
   asio::co_spawn(io, loop(), asio::detached);
   if (!options_.listen_url.empty()) listener_ = std::thread([this] { listen_loop(); });
 }
@@ -46,7 +47,10 @@ void Dispatcher::wake() {
 
 void Dispatcher::stop() {
   if (stopping_.exchange(true)) return;
-  if (timer_) asio::post(timer_->get_executor(), [this] { timer_->cancel(); });
+  if (timer_) asio::post(timer_->get_executor(), [this] {
+    timer_->cancel();
+    delay_timer_->cancel();
+  });
   if (listener_.joinable()) listener_.join();
 }
 
@@ -61,9 +65,14 @@ asio::awaitable<void> Dispatcher::loop() {
       log::warn("event dispatch pass failed", {{"error", e.what()}});
     }
     if (stopping_) break;
-    if (wake_pending_) continue;  // woken while the pass ran
-    timer_->expires_after(options_.poll_interval);
-    co_await timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!wake_pending_) {  // else woken while the pass ran
+      timer_->expires_after(options_.poll_interval);
+      co_await timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (wake_pending_ && options_.wake_delay.count() > 0 && !stopping_) {
+      delay_timer_->expires_after(options_.wake_delay);
+      co_await delay_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
 }
 

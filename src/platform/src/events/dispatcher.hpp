@@ -27,6 +27,9 @@ struct DispatcherOptions {
   int max_attempts = 10;
   int batch_size = 100;
   std::chrono::milliseconds poll_interval{1000};
+  // After a wake-up (an event committed), wait this long before claiming, so that the events committed
+  // meanwhile go out in the same pass: under load, one claim per batch instead of one per commit.
+  std::chrono::milliseconds wake_delay{10};
   std::chrono::milliseconds backoff_base{1000};  // attempt n waits base·2^(n-1), capped at an hour
   std::chrono::seconds lease{60};
   std::string listen_url;  // libpq URL for LISTEN; empty disables cross-instance wake-ups
@@ -68,6 +71,7 @@ class Dispatcher final : public EventBus {
   DispatcherOptions options_;
   std::vector<Subscription> subscriptions_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::unique_ptr<boost::asio::steady_timer> delay_timer_;  // wake_delay; not cancelled by wake()
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> stopping_{false};
   std::thread listener_;
