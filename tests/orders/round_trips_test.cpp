@@ -55,3 +55,19 @@ TEST_SUITE("db.orders") {
     CHECK(str(cart_after.json().at("status")) == "completed");
   }
 }
+
+TEST_SUITE("db.orders") {
+  TEST_CASE("orders: what a checkout's events cost to deliver (order placed, order paid → one email)") {
+    Shop shop;
+    REQUIRE(shop.checkout(shop.guest_cart(), key("warm-up")).status == 201);
+    shop.probe.app().platform().drain_events();
+    testing::run_job(shop.probe.app(), "notifications-delivery");
+
+    REQUIRE(shop.checkout(shop.guest_cart(), key("events")).status == 201);
+    const auto dispatch = shop.probe.count([&] { shop.probe.app().platform().drain_events(); });
+    const auto send = shop.probe.count([&] { testing::run_job(shop.probe.app(), "notifications-delivery"); });
+    MESSAGE("delivering a checkout's events: " << dispatch << " SQL round trips, sending its email: " << send);
+    CHECK(dispatch <= 12);  // claim, per event BEGIN + inbox + handler + COMMIT, one close for both, last claim
+    CHECK(send <= 8);
+  }
+}

@@ -94,13 +94,16 @@ constexpr pq::Prepared kClaim{"platform_outbox_claim_v1", R"sql(
 constexpr pq::Prepared kInbox{"platform_inbox_insert_v1", R"sql(
     INSERT INTO platform.inbox (subscriber, event_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING)sql"};
 
-// Every subscriber succeeded: one autocommit statement closes the event (and any earlier failure records).
-constexpr pq::Prepared kDelivered{"platform_outbox_delivered_v1", R"sql(
+// The events of a claimed batch that every subscriber handled: one autocommit statement closes them all
+// (and any failure records of earlier attempts). A crash before it leaves them leased; once the lease
+// runs out they are claimed again, and the inbox turns the redelivery into a no-op.
+constexpr pq::Prepared kDelivered{"platform_outbox_delivered_v2", R"sql(
     WITH done AS (
       UPDATE platform.deliveries SET status = 'done', updated_at = now()
-      WHERE event_id = $1::uuid AND subscriber = ANY($2::text[]) AND status <> 'done')
-    UPDATE platform.outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL, attempts = $3::int
-    WHERE id = $1::uuid)sql"};
+      WHERE event_id = ANY($1::uuid[]) AND status <> 'done')
+    UPDATE platform.outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL,
+                               attempts = attempts + 1
+    WHERE id = ANY($1::uuid[]))sql"};
 
 }  // namespace
 
@@ -131,11 +134,22 @@ asio::awaitable<std::vector<Dispatcher::Claimed>> Dispatcher::claim() {
 
 asio::awaitable<std::size_t> Dispatcher::dispatch_once() {
   auto claimed = co_await claim();
-  for (const auto& c : claimed) co_await deliver(c);
+  std::vector<std::string> delivered;
+  for (const auto& c : claimed) {
+    if (co_await deliver(c)) delivered.push_back(c.event.id);
+  }
+  if (!delivered.empty()) {
+    co_await db_.run([&](soci::session& s) {
+      pq::Params params;
+      params.add(pq::array_literal(delivered));
+      pq::exec_prepared(s, kDelivered, params);
+    });
+    delivered_.inc(delivered.size());
+  }
   co_return claimed.size();
 }
 
-asio::awaitable<void> Dispatcher::deliver(const Claimed& claimed) {
+asio::awaitable<bool> Dispatcher::deliver(const Claimed& claimed) {
   const Event& event = claimed.event;
   std::vector<std::pair<std::string, std::string>> failed;  // subscriber, error
   std::vector<std::string> succeeded;
@@ -162,17 +176,7 @@ asio::awaitable<void> Dispatcher::deliver(const Claimed& claimed) {
   const bool dead = !failed.empty() && attempts >= options_.max_attempts;
   const auto backoff_ms = std::min<std::int64_t>(options_.backoff_base.count() << std::min(attempts - 1, 20),
                                                  3'600'000);
-  if (failed.empty()) {
-    co_await db_.run([&](soci::session& s) {
-      pq::Params params;
-      params.add(event.id);
-      params.add(pq::array_literal(succeeded));
-      params.add(std::int64_t{attempts});
-      pq::exec_prepared(s, kDelivered, params);
-    });
-    delivered_.inc();
-    co_return;
-  }
+  if (failed.empty()) co_return true;  // closed with the rest of its batch
   co_await db_.transaction([&](Tx& tx) {
     auto& s = tx.sql();
     for (const auto& name : succeeded) {
@@ -196,6 +200,7 @@ asio::awaitable<void> Dispatcher::deliver(const Claimed& claimed) {
         soci::use(status), soci::use(attempts), soci::use(error), soci::use(static_cast<double>(backoff_ms)),
         soci::use(event.id);
   });
+  co_return false;
 }
 
 asio::awaitable<void> Dispatcher::refresh_backlog_metrics() {

@@ -64,7 +64,9 @@ class Dispatcher final : public EventBus {
   };
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<std::vector<Claimed>> claim();
-  boost::asio::awaitable<void> deliver(const Claimed& claimed);
+  // Runs the event's subscribers; true when all of them succeeded (the caller closes the event), false
+  // when a failure was recorded (retry scheduled, or dead).
+  boost::asio::awaitable<bool> deliver(const Claimed& claimed);
   void listen_loop();
 
   Database& db_;
