@@ -105,11 +105,15 @@ slice_hot() { checkout_slice hot; wait_outbox_drained; }
 # Each run starts with no backlog, so that neither side's measurement pays for the other's events; bazaar's
 # own events, handled while it runs, are part of what a checkout costs it.
 wait_outbox_drained() {
-  local deadline=$((SECONDS + 180)) pending
+  local started=$SECONDS deadline=$((SECONDS + 180)) pending first=
   while :; do
     pending=$(local_psql -d "$BENCH_DB" -At -c \
       "SELECT count(*) FROM platform.outbox WHERE status = 'pending' AND next_attempt_at <= now()")
-    ((pending == 0)) && return 0
+    first=${first:-$pending}
+    if ((pending == 0)); then
+      ((first == 0)) || info "  (the dispatcher worked off $first events in $((SECONDS - started)) s)"
+      return 0
+    fi
     ((SECONDS < deadline)) || { warn "the outbox still holds $pending events after 180 s"; return 0; }
     sleep 0.5   # polling the dispatcher's progress, nothing to synchronise with
   done
