@@ -60,7 +60,13 @@ asio::awaitable<void> Dispatcher::loop() {
     try {
       while (!stopping_ && co_await dispatch_once() > 0) {
       }
-      co_await refresh_backlog_metrics();
+      // At most once per poll interval: under load a pass runs per wake-up, and counting the backlog is
+      // not free (it grows with the outbox).
+      const auto now = std::chrono::steady_clock::now();
+      if (now - metrics_refreshed_ >= options_.poll_interval) {
+        metrics_refreshed_ = now;
+        co_await refresh_backlog_metrics();
+      }
     } catch (const std::exception& e) {
       log::warn("event dispatch pass failed", {{"error", e.what()}});
     }
@@ -206,8 +212,9 @@ asio::awaitable<bool> Dispatcher::deliver(const Claimed& claimed) {
 asio::awaitable<void> Dispatcher::refresh_backlog_metrics() {
   auto [pending, dead] = co_await db_.run([](soci::session& s) {
     long long p = 0, d = 0;
+    // IN, not <> 'delivered': two ranges of outbox_status_idx instead of the whole index.
     s << R"sql(SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead')
-               FROM platform.outbox WHERE status <> 'delivered')sql",
+               FROM platform.outbox WHERE status IN ('pending', 'dead'))sql",
         soci::into(p), soci::into(d);
     return std::pair{p, d};
   });

@@ -74,6 +74,7 @@ class Dispatcher final : public EventBus {
   std::vector<Subscription> subscriptions_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::unique_ptr<boost::asio::steady_timer> delay_timer_;  // wake_delay; not cancelled by wake()
+  std::chrono::steady_clock::time_point metrics_refreshed_{};  // the loop's last backlog count
   std::atomic<bool> wake_pending_{false};
   std::atomic<bool> stopping_{false};
   std::thread listener_;
