@@ -86,33 +86,6 @@ bench_accounts_login() {
     "$((bad + errors))" "$HASH_THREADS/t(hash)" rps base p50s p99s
 }
 
-# judge_ratio NAME WANT P99_MAX FAILURES_TEXT FAILURES BASELINE_LABEL RPS_ARRAY BASE_ARRAY P50_ARRAY P99_ARRAY:
-# medians, spread and verdict as scenario() judges them, then one row.
-judge_ratio() {
-  local name=$1 want=$2 p99_max=$3 failures_text=$4 failures=$5 label=$6
-  local -n rps_ref=$7 base_ref=$8 p50_ref=$9 p99_ref=${10}
-  local m_rps m_base m_p50 m_p99 ratio spread floor verdict lo hi
-  m_rps=$(median "${rps_ref[@]}"); m_base=$(median "${base_ref[@]}")
-  m_p50=$(median "${p50_ref[@]}"); m_p99=$(median "${p99_ref[@]}")
-  lo=$(printf '%s\n' "${base_ref[@]}" | sort -g | head -n 1); hi=$(printf '%s\n' "${base_ref[@]}" | sort -g | tail -n 1)
-  ratio=$(calc "$m_rps / $m_base")
-  spread=$(calc "($hi - $lo) / $m_base")
-  floor=$(calc "$want * (1 - $spread)")
-  if ((failures > 0)); then
-    verdict="FAIL ($failures_text)"
-  elif is_true "$m_p99 > $p99_max"; then
-    verdict="FAIL (p99 > $p99_max ms)"
-  elif is_true "$ratio >= $want"; then
-    verdict="ok (spread $(percent "$spread"))"
-  elif is_true "$ratio >= $floor"; then
-    verdict="ok within noise (spread $(percent "$spread"))"
-  else
-    verdict="FAIL (spread $(percent "$spread"))"
-  fi
-  row "$name" "$(printf '%.0f' "$m_rps")" "$(printf '%.0f' "$m_base") $label" "$(printf '%.2f' "$ratio")" \
-    ">= $want x $label, p99 <= $p99_max ms" "$(printf '%.2f ms' "$m_p50")" "$(printf '%.2f ms' "$m_p99")" "$verdict"
-}
-
 # wrk_p99_ms FILE: the p99 latency of a saved wrk --latency output, in milliseconds.
 wrk_p99_ms() {
   awk '$1 == "99%" {

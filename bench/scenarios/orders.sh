@@ -189,18 +189,6 @@ bench_storefront_mix() {
     xs+=("$x")
     info "  pair $i: bazaar $r req/s (p99 $p99 ms); H $h, P(cart_add) $pa, P(orders_checkout) $pc → X $x"
   done
-  local m_rps m_x m_p50 m_p99 ratio verdict
-  m_rps=$(median "${rps[@]}"); m_x=$(median "${xs[@]}"); m_p50=$(median "${p50s[@]}"); m_p99=$(median "${p99s[@]}")
-  ratio=$(calc "$m_rps / $m_x")
-  if ((bad > 0 || errors > 0)); then
-    verdict="FAIL ($bad non-2xx, $errors socket errors)"
-  elif is_true "$m_p99 > $p99_max"; then
-    verdict="FAIL (p99 > $p99_max ms)"
-  elif is_true "$ratio >= $want"; then
-    verdict=ok
-  else
-    verdict=FAIL
-  fi
-  row "$name" "$(printf '%.0f' "$m_rps")" "$(printf '%.0f X' "$m_x")" "$(printf '%.2f' "$ratio")" \
-    ">= $want x X, p99 <= $p99_max ms" "$(printf '%.2f ms' "$m_p50")" "$(printf '%.2f ms' "$m_p99")" "$verdict"
+  judge_ratio "$name" "$want" "$p99_max" "$bad non-2xx, $errors socket errors" "$((bad + errors))" X \
+    rps xs p50s p99s
 }
