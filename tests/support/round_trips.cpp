@@ -11,8 +11,9 @@ TcpProxy proxy_to_test_database() {
   return TcpProxy(db.host, db.port);
 }
 
-platform::Config through(const TcpProxy& proxy) {
+platform::Config through(const TcpProxy& proxy, const std::function<void(platform::Config&)>& customize) {
   auto cfg = test_config();
+  if (customize) customize(cfg);
   cfg.set("https.listen", "");
   cfg.set("database.url", boost::json::string(with_host_port(database_url(), "127.0.0.1", proxy.port())));
   cfg.set("database.pool_size", 1);
@@ -21,7 +22,8 @@ platform::Config through(const TcpProxy& proxy) {
 
 }  // namespace
 
-RoundTripApp::RoundTripApp() : proxy_(proxy_to_test_database()), app_(through(proxy_)) {}
+RoundTripApp::RoundTripApp(const std::function<void(platform::Config&)>& customize)
+    : proxy_(proxy_to_test_database()), app_(through(proxy_, customize)) {}
 
 std::uint64_t RoundTripApp::count(const std::function<void()>& action) {
   proxy_.reset_round_trips();

@@ -13,7 +13,8 @@ namespace bazaar::testing {
 
 class RoundTripApp {
  public:
-  RoundTripApp();
+  // `customize` may change the configuration before the application starts (e.g. turn a cache off).
+  explicit RoundTripApp(const std::function<void(platform::Config&)>& customize = {});
   TestApp& app() { return app_; }
   HttpClient http() const { return app_.http(); }
   // SQL round trips `action` causes.
