@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 
 using namespace bazaar;
@@ -138,5 +139,21 @@ TEST_SUITE("db.platform") {
     });
     CHECK(events == 1);
     CHECK(type == "test.pipeline_committed");
+  }
+}
+
+TEST_SUITE("db.platform") {
+  TEST_CASE("pipeline: refuses to run inside a transaction (its implicit transaction would end that one)") {
+    testing::PlatformApp app;
+    auto& db = app.platform().db();
+    ensure_table(db);
+    const std::string tag = "in-tx-" + platform::new_uuid_v7();
+    pq::Pipeline batch;
+    batch.add(kInsertRow, row(tag, 1));
+    CHECK_THROWS_AS(db.transaction_sync([&](platform::Tx& tx) { batch.run(tx.sql()); }), std::logic_error);
+    CHECK(count_rows(db, tag) == 0);
+    // The refused batch left the connection as it was: the same batch runs outside a transaction.
+    testing::run_awaitable(pq::run(db, std::move(batch)));
+    CHECK(count_rows(db, tag) == 1);
   }
 }
