@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <poll.h>
+
 namespace bazaar::platform {
 
 namespace asio = boost::asio;
@@ -51,6 +53,16 @@ std::string to_keyword_conninfo(const std::string& url) {
 bool connection_ok(soci::session& s) {
   auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
   return backend && backend->conn_ && PQstatus(backend->conn_) == CONNECTION_OK;
+}
+
+// An idle connection that the server (or a hop between) closed still reports CONNECTION_OK until it is
+// used, and its first statement would fail. The server owes an idle pool connection nothing, so a
+// readable socket means a termination notice or end-of-file (at worst a stray notice): connect afresh.
+// One poll() per job, against a statement that costs a round trip.
+bool idle_connection_ok(soci::session& s) {
+  if (!connection_ok(s)) return false;
+  pollfd fd{PQsocket(static_cast<soci::postgresql_session_backend*>(s.get_backend())->conn_), POLLIN, 0};
+  return ::poll(&fd, 1, 0) == 0;
 }
 
 Error database_unavailable(std::string internal) {
@@ -102,7 +114,7 @@ void Database::stop() {
 
 soci::session& Database::session_for(std::size_t worker) {
   auto& slot = sessions_.at(worker);
-  if (slot && !connection_ok(*slot)) slot.reset();  // reconnect after the server went away
+  if (slot && !idle_connection_ok(*slot)) slot.reset();  // reconnect after the server went away
   if (!slot) {
     try {
       slot = std::make_unique<soci::session>(soci::postgresql, options_.url);
