@@ -106,10 +106,6 @@ void set_stock_state(soci::session& s, const std::string& id, const std::string&
       soci::use(id, "id");
 }
 
-void set_cart_completed(soci::session& s, const std::string& id) {
-  s << "UPDATE orders.orders SET cart_completed = true WHERE id = CAST(:id AS uuid)", soci::use(id, "id");
-}
-
 void set_guest_token_hash(soci::session& s, const std::string& id, const std::string& hash) {
   s << "UPDATE orders.orders SET guest_token_hash = :h WHERE id = CAST(:id AS uuid) AND user_id IS NULL",
       soci::use(hash, "h"), soci::use(id, "id");

@@ -69,7 +69,6 @@ std::optional<std::string> live_order_for_cart(soci::session& s, const std::stri
 // paid_at when newly paid) and appends a history entry.
 void save_transition(soci::session& s, const OrderRow& o, const std::string& note, const std::string& actor);
 void set_stock_state(soci::session& s, const std::string& id, const std::string& state);
-void set_cart_completed(soci::session& s, const std::string& id);
 void set_guest_token_hash(soci::session& s, const std::string& id, const std::string& hash);
 std::vector<HistoryEntry> history(soci::session& s, const std::string& id);
 void insert_refund(soci::session& s, const std::string& order_id, std::int64_t amount, const std::string& reason,

@@ -178,11 +178,11 @@ asio::awaitable<bool> Dispatcher::deliver(const Claimed& claimed) {
     }
   }
 
+  if (failed.empty()) co_return true;  // closed with the rest of its batch
   const int attempts = claimed.attempts + 1;
-  const bool dead = !failed.empty() && attempts >= options_.max_attempts;
+  const bool dead = attempts >= options_.max_attempts;
   const auto backoff_ms = std::min<std::int64_t>(options_.backoff_base.count() << std::min(attempts - 1, 20),
                                                  3'600'000);
-  if (failed.empty()) co_return true;  // closed with the rest of its batch
   co_await db_.transaction([&](Tx& tx) {
     auto& s = tx.sql();
     for (const auto& name : succeeded) {
