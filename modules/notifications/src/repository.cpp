@@ -28,29 +28,6 @@ constexpr const char* kDeliveryColumns = R"sql(
     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     to_char(sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))sql";
 
-DeliveryRow delivery_from(const soci::row& r) {
-  DeliveryRow d;
-  d.id = r.get<std::string>(0);
-  d.event_id = r.get<std::string>(1);
-  d.event_type = r.get<std::string>(2);
-  d.channel = r.get<std::string>(3);
-  d.recipient = r.get<std::string>(4);
-  d.recipient_name = optional_string(r, 5);
-  d.user_id = optional_string(r, 6);
-  d.template_name = r.get<std::string>(7);
-  d.subject = optional_string(r, 8);
-  d.body_text = optional_string(r, 9);
-  d.body_html = optional_string(r, 10);
-  d.payload = r.get<std::string>(11);
-  d.status = r.get<std::string>(12);
-  d.attempts = r.get<int>(13);
-  d.last_error = optional_string(r, 14);
-  d.next_attempt_at = optional_string(r, 15);
-  d.created_at = r.get<std::string>(16);
-  d.sent_at = optional_string(r, 17);
-  return d;
-}
-
 DeliveryRow delivery_from(const pq::Result& r, int i) {
   DeliveryRow d;
   d.id = r.string(i, 0);
@@ -72,6 +49,13 @@ DeliveryRow delivery_from(const pq::Result& r, int i) {
   d.created_at = r.string(i, 16);
   d.sent_at = r.optional(i, 17);
   return d;
+}
+
+std::vector<DeliveryRow> deliveries_from(const pq::Result& r) {
+  std::vector<DeliveryRow> out;
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(delivery_from(r, i));
+  return out;
 }
 
 constexpr const char* kMessageColumns = R"sql(
@@ -225,27 +209,28 @@ void release(soci::session& s, const std::string& id, long long delay_ms) {
 }
 
 std::vector<DeliveryRow> list_deliveries(soci::session& s, const DeliveryFilter& f) {
-  std::vector<DeliveryRow> out;
-  const int limit = f.limit;
-  soci::rowset<soci::row> rows = (s.prepare << "SELECT " << kDeliveryColumns << R"sql(
+  pq::Params p;
+  p.add(f.status);
+  p.add(f.channel);
+  p.add(f.after_id);
+  p.add(std::int64_t{f.limit});
+  return deliveries_from(pq::exec(s, std::string("SELECT ") + kDeliveryColumns + R"sql(
       FROM notifications.deliveries
-      WHERE (:status = '' OR status = :status)
-        AND (:channel = '' OR channel = :channel)
-        AND (:after = '' OR id < CAST(NULLIF(:after, '') AS uuid))
-      ORDER BY id DESC LIMIT :limit)sql",
-                                  soci::use(f.status, "status"), soci::use(f.channel, "channel"),
-                                  soci::use(f.after_id, "after"), soci::use(limit, "limit"));
-  for (const auto& r : rows) out.push_back(delivery_from(r));
-  return out;
+      WHERE ($1 = '' OR status = $1)
+        AND ($2 = '' OR channel = $2)
+        AND ($3 = '' OR id < CAST(NULLIF($3, '') AS uuid))
+      ORDER BY id DESC LIMIT $4::int)sql", p));
 }
 
 std::optional<DeliveryRow> find_delivery(soci::session& s, const std::string& id, bool for_update) {
-  soci::row r;
-  s << "SELECT " << kDeliveryColumns << R"sql( FROM notifications.deliveries WHERE id = CAST(:id AS uuid))sql"
-    << (for_update ? R"sql( FOR UPDATE)sql" : ""),
-      soci::use(id, "id"), soci::into(r);
-  if (!s.got_data()) return std::nullopt;
-  return delivery_from(r);
+  pq::Params p;
+  p.add(id);
+  auto r = pq::exec(s, std::string("SELECT ") + kDeliveryColumns +
+                           R"sql( FROM notifications.deliveries WHERE id = $1::uuid)sql" +
+                           (for_update ? " FOR UPDATE" : ""),
+                    p);
+  if (r.rows() == 0) return std::nullopt;
+  return delivery_from(r, 0);
 }
 
 void set_rendered(soci::session& s, const std::string& id, const std::string& subject, const std::string& text,
@@ -297,12 +282,10 @@ bool mark_read(soci::session& s, const std::string& user_id, const std::string& 
 }
 
 std::vector<DeliveryRow> deliveries_of_user(soci::session& s, const std::string& user_id) {
-  std::vector<DeliveryRow> out;
-  soci::rowset<soci::row> rows = (s.prepare << "SELECT " << kDeliveryColumns << R"sql(
-      FROM notifications.deliveries WHERE user_id = CAST(:user AS uuid) ORDER BY id)sql",
-                                  soci::use(user_id, "user"));
-  for (const auto& r : rows) out.push_back(delivery_from(r));
-  return out;
+  pq::Params p;
+  p.add(user_id);
+  return deliveries_from(pq::exec(s, std::string("SELECT ") + kDeliveryColumns + R"sql(
+      FROM notifications.deliveries WHERE user_id = $1::uuid ORDER BY id)sql", p));
 }
 
 void erase_user(soci::session& s, const std::string& user_id) {
