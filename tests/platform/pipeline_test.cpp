@@ -1,6 +1,7 @@
 // pq::Pipeline against the real PostgreSQL: a batch is one implicit transaction (all or nothing, later
 // statements see earlier writes), platform.expect() aborts the whole batch recognisably, published events
-// land in the outbox, and the connection is usable afterwards.
+// land in the outbox, and the connection is usable afterwards — on an I/O thread's own connection and on
+// the worker pool alike.
 #include "support/async.hpp"
 #include "support/platform_app.hpp"
 
@@ -14,6 +15,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace bazaar;
 namespace pq = platform::pq;
@@ -46,10 +48,30 @@ long long count_rows(platform::Database& db, const std::string& tag) {
   return n;
 }
 
+// Where a batch runs: on an I/O thread, sent on that thread's own non-blocking connection, or off the I/O
+// threads, on the worker pool. Both must behave the same.
+enum class Path { io_thread, pool };
+
+Path choose_path() {
+  Path path = Path::pool;
+  SUBCASE("on an I/O thread's own connection") { path = Path::io_thread; }
+  SUBCASE("on the worker pool") { path = Path::pool; }
+  return path;
+}
+
+std::vector<pq::Result> run_batch(testing::PlatformApp& app, pq::Pipeline batch, Path path) {
+  auto& db = app.platform().db();
+  if (path == Path::pool) return testing::run_awaitable(pq::run(db, std::move(batch)));
+  std::vector<pq::Result> results;
+  app.platform().run_on_io([&]() -> boost::asio::awaitable<void> { results = co_await pq::run(db, std::move(batch)); });
+  return results;
+}
+
 }  // namespace
 
 TEST_SUITE("db.platform") {
   TEST_CASE("pipeline: statements run in order in one transaction and return their results") {
+    const Path path = choose_path();
     testing::PlatformApp app;
     auto& db = app.platform().db();
     ensure_table(db);
@@ -60,7 +82,7 @@ TEST_SUITE("db.platform") {
     pq::Params p;
     p.add(tag);
     const auto seen = batch.add("SELECT count(*) FROM test_pipeline.rows WHERE tag = $1", std::move(p));
-    auto results = testing::run_awaitable(pq::run(db, std::move(batch)));
+    auto results = run_batch(app, std::move(batch), path);
     REQUIRE(results.size() == 3);
     CHECK(results[0].integer(0, 0) == 1);
     CHECK(results[1].integer(0, 0) == 2);
@@ -69,6 +91,7 @@ TEST_SUITE("db.platform") {
   }
 
   TEST_CASE("pipeline: a failing statement rolls back the statements before it and throws its error") {
+    const Path path = choose_path();
     testing::PlatformApp app;
     auto& db = app.platform().db();
     ensure_table(db);
@@ -78,7 +101,7 @@ TEST_SUITE("db.platform") {
     batch.add(kInsertRow, row(tag, -1));  // violates the CHECK
     batch.add(kInsertRow, row(tag, 3));
     try {
-      testing::run_awaitable(pq::run(db, std::move(batch)));
+      run_batch(app, std::move(batch), path);
       FAIL("the batch should have failed");
     } catch (const std::exception& e) {
       CHECK(platform::sqlstate_of(e) == "23514");
@@ -87,11 +110,12 @@ TEST_SUITE("db.platform") {
     // The pooled connection left pipeline mode and works (and still knows its prepared statements).
     pq::Pipeline again;
     again.add(kInsertRow, row(tag, 4));
-    testing::run_awaitable(pq::run(db, std::move(again)));
+    run_batch(app, std::move(again), path);
     CHECK(count_rows(db, tag) == 1);
   }
 
   TEST_CASE("pipeline: platform.expect aborts the whole batch as an expectation failure") {
+    const Path path = choose_path();
     testing::PlatformApp app;
     auto& db = app.platform().db();
     ensure_table(db);
@@ -103,7 +127,7 @@ TEST_SUITE("db.platform") {
     batch.add("SELECT platform.expect(count(*) = 5, 'five rows') FROM test_pipeline.rows WHERE tag = $1", std::move(p));
     bool expectation_failed = false;
     try {
-      testing::run_awaitable(pq::run(db, std::move(batch)));
+      run_batch(app, std::move(batch), path);
     } catch (const std::exception& e) {
       expectation_failed = pq::is_expectation_failure(e);
       CHECK(std::string(e.what()).find("five rows") != std::string::npos);
@@ -113,6 +137,7 @@ TEST_SUITE("db.platform") {
   }
 
   TEST_CASE("pipeline: published events are in the outbox exactly when the batch commits") {
+    const Path path = choose_path();
     testing::PlatformApp app;
     auto& db = app.platform().db();
     ensure_table(db);
@@ -124,12 +149,12 @@ TEST_SUITE("db.platform") {
     good.add(kInsertRow, row(tag, 1));
     good.publish(committed);
     CHECK(good.published());
-    testing::run_awaitable(pq::run(db, std::move(good)));
+    run_batch(app, std::move(good), path);
 
     pq::Pipeline bad;
     bad.publish(rolled_back);
     bad.add(kInsertRow, row(tag, -1));
-    CHECK_THROWS(testing::run_awaitable(pq::run(db, std::move(bad))));
+    CHECK_THROWS(run_batch(app, std::move(bad), path));
 
     long long events = 0;
     std::string type;
@@ -144,6 +169,7 @@ TEST_SUITE("db.platform") {
 
 TEST_SUITE("db.platform") {
   TEST_CASE("pipeline: refuses to run inside a transaction (its implicit transaction would end that one)") {
+    const Path path = choose_path();
     testing::PlatformApp app;
     auto& db = app.platform().db();
     ensure_table(db);
@@ -153,7 +179,7 @@ TEST_SUITE("db.platform") {
     CHECK_THROWS_AS(db.transaction_sync([&](platform::Tx& tx) { batch.run(tx.sql()); }), std::logic_error);
     CHECK(count_rows(db, tag) == 0);
     // The refused batch left the connection as it was: the same batch runs outside a transaction.
-    testing::run_awaitable(pq::run(db, std::move(batch)));
+    run_batch(app, std::move(batch), path);
     CHECK(count_rows(db, tag) == 1);
   }
 }

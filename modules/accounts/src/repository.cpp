@@ -10,6 +10,7 @@ using platform::Nullable;
 using platform::optional_string;
 using platform::use_nullable;
 namespace pq = platform::pq;
+namespace asio = boost::asio;
 
 namespace {
 
@@ -97,27 +98,61 @@ Address address_from(const soci::row& r) {
 
 }  // namespace
 
-std::optional<UserRow> find_user(soci::session& s, const std::string& id) {
+namespace {
+
+const std::string& user_by_id_sql() {
   static const std::string sql =
       std::string("SELECT") + kUserColumns + R"sql( FROM accounts.users WHERE id = CAST($1 AS uuid))sql";
-  static const pq::Prepared kSql{"accounts_user_by_id_v1", sql.c_str()};
-  return one_user(s, kSql, id);
+  return sql;
+}
+const pq::Prepared kUserById{"accounts_user_by_id_v1", user_by_id_sql().c_str()};
+
+const std::string& user_by_email_sql() {
+  static const std::string sql = std::string("SELECT") + kUserColumns + R"sql( FROM accounts.users WHERE email = $1)sql";
+  return sql;
+}
+const pq::Prepared kUserByEmail{"accounts_user_by_email_v1", user_by_email_sql().c_str()};
+
+constexpr pq::Prepared kContact{"accounts_contact_v1", R"sql(
+    SELECT id::text, email, first_name, last_name FROM accounts.users WHERE id = CAST($1 AS uuid))sql"};
+
+// Runs for every authenticated request whose user is not in the status cache.
+constexpr pq::Prepared kStatusRole{"accounts_status_role_v1", R"sql(
+    SELECT status, role FROM accounts.users WHERE id = CAST($1 AS uuid))sql"};
+
+pq::Params one_param(const std::string& value) {
+  pq::Params params;
+  params.add(value);
+  return params;
+}
+
+std::optional<UserRow> user_of(const pq::Result& r) {
+  if (r.rows() == 0) return std::nullopt;
+  return user_from(r);
+}
+
+}  // namespace
+
+std::optional<UserRow> find_user(soci::session& s, const std::string& id) {
+  return user_of(pq::exec_prepared(s, kUserById, one_param(id)));
+}
+
+asio::awaitable<std::optional<UserRow>> find_user(platform::Database& db, const std::string& id) {
+  co_return user_of(co_await pq::query(db, kUserById, one_param(id)));
 }
 
 std::optional<UserRow> find_user_by_email(soci::session& s, const std::string& email) {
-  static const std::string sql = std::string("SELECT") + kUserColumns + R"sql( FROM accounts.users WHERE email = $1)sql";
-  static const pq::Prepared kSql{"accounts_user_by_email_v1", sql.c_str()};
-  return one_user(s, kSql, email);
+  return user_of(pq::exec_prepared(s, kUserByEmail, one_param(email)));
 }
 
-std::optional<UserContact> find_contact(soci::session& s, const std::string& id) {
-  static constexpr pq::Prepared kSql{"accounts_contact_v1", R"sql(
-      SELECT id::text, email, first_name, last_name FROM accounts.users WHERE id = CAST($1 AS uuid))sql"};
-  pq::Params params;
-  params.add(id);
-  auto r = pq::exec_prepared(s, kSql, params);
-  if (r.rows() == 0) return std::nullopt;
-  return UserContact{r.string(0, 0), r.string(0, 1), r.string(0, 2), r.string(0, 3)};
+asio::awaitable<std::optional<UserRow>> find_user_by_email(platform::Database& db, const std::string& email) {
+  co_return user_of(co_await pq::query(db, kUserByEmail, one_param(email)));
+}
+
+asio::awaitable<std::optional<UserContact>> find_contact(platform::Database& db, const std::string& id) {
+  auto r = co_await pq::query(db, kContact, one_param(id));
+  if (r.rows() == 0) co_return std::nullopt;
+  co_return UserContact{r.string(0, 0), r.string(0, 1), r.string(0, 2), r.string(0, 3)};
 }
 
 void insert_user(soci::session& s, const UserRow& u) {
@@ -245,15 +280,11 @@ void revoke_family_of(soci::session& s, const std::string& token_hash) {
       soci::use(token_hash, "h");
 }
 
-std::optional<std::pair<std::string, std::string>> status_and_role(soci::session& s, const std::string& user_id) {
-  // Runs for every authenticated request whose user is not in the status cache.
-  static constexpr pq::Prepared kSql{"accounts_status_role_v1", R"sql(
-      SELECT status, role FROM accounts.users WHERE id = CAST($1 AS uuid))sql"};
-  pq::Params params;
-  params.add(user_id);
-  auto r = pq::exec_prepared(s, kSql, params);
-  if (r.rows() == 0) return std::nullopt;
-  return std::pair{r.string(0, 0), r.string(0, 1)};
+asio::awaitable<std::optional<std::pair<std::string, std::string>>> status_and_role(platform::Database& db,
+                                                                                   const std::string& user_id) {
+  auto r = co_await pq::query(db, kStatusRole, one_param(user_id));
+  if (r.rows() == 0) co_return std::nullopt;
+  co_return std::pair{r.string(0, 0), r.string(0, 1)};
 }
 
 void lock_user(soci::session& s, const std::string& user_id) {
@@ -298,18 +329,38 @@ std::vector<Address> list_addresses(soci::session& s, const std::string& user_id
   return out;
 }
 
-std::optional<Address> find_address(soci::session& s, const std::string& user_id, const std::string& address_id) {
-  // The owner is part of the key: another user's address is simply not found (BOLA).
+namespace {
+
+// The owner is part of the key: another user's address is simply not found (BOLA).
+const std::string& address_sql() {
   static const std::string sql =
       std::string("SELECT") + kAddressColumns +
       R"sql( FROM accounts.addresses WHERE id = CAST($1 AS uuid) AND user_id = CAST($2 AS uuid))sql";
-  static const pq::Prepared kSql{"accounts_address_v1", sql.c_str()};
+  return sql;
+}
+const pq::Prepared kAddress{"accounts_address_v1", address_sql().c_str()};
+
+pq::Params address_params(const std::string& user_id, const std::string& address_id) {
   pq::Params params;
   params.add(address_id);
   params.add(user_id);
-  auto r = pq::exec_prepared(s, kSql, params);
+  return params;
+}
+
+std::optional<Address> address_of(const pq::Result& r) {
   if (r.rows() == 0) return std::nullopt;
   return address_from(r);
+}
+
+}  // namespace
+
+std::optional<Address> find_address(soci::session& s, const std::string& user_id, const std::string& address_id) {
+  return address_of(pq::exec_prepared(s, kAddress, address_params(user_id, address_id)));
+}
+
+asio::awaitable<std::optional<Address>> find_address(platform::Database& db, const std::string& user_id,
+                                                     const std::string& address_id) {
+  co_return address_of(co_await pq::query(db, kAddress, address_params(user_id, address_id)));
 }
 
 int count_addresses(soci::session& s, const std::string& user_id) {

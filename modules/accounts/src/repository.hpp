@@ -3,6 +3,9 @@
 // decides the transaction boundaries.
 #include <accounts/accounts.hpp>
 
+#include <platform/db.hpp>
+
+#include <boost/asio/awaitable.hpp>
 #include <soci/soci.h>
 
 #include <optional>
@@ -24,17 +27,22 @@ struct UserRow {
   std::string created_at;
 };
 
-// Hot reads: prepared once per connection, then one round trip each (libpq, platform/pq.hpp).
+// Hot reads: prepared once per connection, then one round trip each (libpq, platform/pq.hpp). The
+// Database& overloads run on the calling I/O thread's own connection (pq::query); the session ones are
+// for reads inside a transaction.
 std::optional<UserRow> find_user(soci::session& s, const std::string& id);
+boost::asio::awaitable<std::optional<UserRow>> find_user(platform::Database& db, const std::string& id);
 std::optional<UserRow> find_user_by_email(soci::session& s, const std::string& email);
-std::optional<UserContact> find_contact(soci::session& s, const std::string& id);
+boost::asio::awaitable<std::optional<UserRow>> find_user_by_email(platform::Database& db, const std::string& email);
+boost::asio::awaitable<std::optional<UserContact>> find_contact(platform::Database& db, const std::string& id);
 void insert_user(soci::session& s, const UserRow& u);  // throws on a duplicate email (SQLSTATE 23505)
 void update_profile(soci::session& s, const UserRow& u);
 void update_password(soci::session& s, const std::string& user_id, const std::string& hash);
 void set_email_verified(soci::session& s, const std::string& user_id);
 void set_role_status(soci::session& s, const std::string& user_id, const std::string& role, const std::string& status);
 bool delete_user(soci::session& s, const std::string& user_id);
-std::optional<std::pair<std::string, std::string>> status_and_role(soci::session& s, const std::string& user_id);
+boost::asio::awaitable<std::optional<std::pair<std::string, std::string>>> status_and_role(platform::Database& db,
+                                                                                          const std::string& user_id);
 // Row lock on the user: serialises one user's address writes (count limit, single default).
 void lock_user(soci::session& s, const std::string& user_id);
 
@@ -71,6 +79,8 @@ std::optional<std::string> consume_one_time_token(soci::session& s, const std::s
 
 std::vector<Address> list_addresses(soci::session& s, const std::string& user_id);
 std::optional<Address> find_address(soci::session& s, const std::string& user_id, const std::string& address_id);
+boost::asio::awaitable<std::optional<Address>> find_address(platform::Database& db, const std::string& user_id,
+                                                            const std::string& address_id);
 int count_addresses(soci::session& s, const std::string& user_id);
 void insert_address(soci::session& s, const std::string& user_id, const Address& a);
 void update_address(soci::session& s, const std::string& user_id, const Address& a);

@@ -79,7 +79,7 @@ asio::awaitable<Result<repo::UserRow>> Service::register_user(Registration in, s
     if (!platform::is_unique_violation(e)) throw;
     co_return Error::conflict("email_taken", "An account with this email already exists.");
   }
-  auto stored = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, user.id); });
+  auto stored = co_await repo::find_user(ctx_.db(), user.id);
   co_return *stored;
 }
 
@@ -91,7 +91,7 @@ asio::awaitable<Result<Tokens>> Service::login(std::string email, std::string pa
       !ok) {
     co_return ok.error();
   }
-  auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user_by_email(s, email); });
+  auto user = co_await repo::find_user_by_email(ctx_.db(), email);
   // Unknown emails are checked against a dummy hash: same work, same time, no account enumeration.
   auto check = co_await ctx_.verify_password(password, user ? user->password_hash : dummy_hash_);
   if (!user || !check.ok) co_return invalid_credentials();
@@ -115,7 +115,7 @@ asio::awaitable<Result<Tokens>> Service::refresh(std::string refresh_token) {
     platform::log::warn("refresh token reuse: family revoked", {{"user_id", use.user_id}});
   }
   if (use.outcome == repo::RefreshUse::Outcome::unknown) co_return invalid_refresh_token();
-  auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, use.user_id); });
+  auto user = co_await repo::find_user(ctx_.db(), use.user_id);
   if (!user) co_return invalid_refresh_token();
   // Suspension revokes the user's refresh tokens, yet the answer must still say why (API.md: a suspended
   // user's refresh is 403 account_suspended), whether or not the presented token was still live.
@@ -176,7 +176,7 @@ asio::awaitable<Result<void>> Service::confirm_password_reset(std::string token,
 }
 
 asio::awaitable<Result<repo::UserRow>> Service::profile(std::string user_id) {
-  auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, user_id); });
+  auto user = co_await repo::find_user(ctx_.db(), user_id);
   if (!user) co_return Error::not_found("The account does not exist.");
   co_return *user;
 }
@@ -196,7 +196,7 @@ asio::awaitable<Result<repo::UserRow>> Service::update_profile(std::string user_
 }
 
 asio::awaitable<Result<void>> Service::change_password(std::string user_id, std::string current, std::string next) {
-  auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, user_id); });
+  auto user = co_await repo::find_user(ctx_.db(), user_id);
   if (!user) co_return Error::not_found("The account does not exist.");
   auto check = co_await ctx_.verify_password(current, user->password_hash);
   if (!check.ok) co_return Error::validation("current_password", "is not correct");
@@ -209,7 +209,7 @@ asio::awaitable<Result<void>> Service::change_password(std::string user_id, std:
 }
 
 asio::awaitable<Result<void>> Service::delete_account(std::string user_id, std::string password) {
-  auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, user_id); });
+  auto user = co_await repo::find_user(ctx_.db(), user_id);
   if (!user) co_return Error::not_found("The account does not exist.");
   auto check = co_await ctx_.verify_password(password, user->password_hash);
   if (!check.ok) co_return Error::validation("password", "is not correct");
@@ -224,7 +224,7 @@ asio::awaitable<Result<void>> Service::delete_account(std::string user_id, std::
 }
 
 asio::awaitable<Result<boost::json::object>> Service::export_data(std::string user_id) {
-  auto user = co_await ctx_.db().run([&](soci::session& s) { return repo::find_user(s, user_id); });
+  auto user = co_await repo::find_user(ctx_.db(), user_id);
   if (!user) co_return Error::not_found("The account does not exist.");
   auto saved = co_await addresses(user_id);
   boost::json::object out;
@@ -338,16 +338,12 @@ asio::awaitable<Result<void>> Service::check_principal(const platform::http::Pri
     if (it != status_cache_.end() && now - it->second.fetched < settings_.status_cache_ttl) cached = it->second;
   }
   if (!cached) {
-    auto row = co_await ctx_.db().run([&](soci::session& s) -> std::optional<CachedStatus> {
-      auto found = repo::status_and_role(s, principal.user_id);
-      if (!found) return std::nullopt;
-      return CachedStatus{found->first, found->second, now};
-    });
-    if (!row) co_return Error::unauthorized("invalid_token", "The account no longer exists.");
-    cached = *row;
+    auto found = co_await repo::status_and_role(ctx_.db(), principal.user_id);
+    if (!found) co_return Error::unauthorized("invalid_token", "The account no longer exists.");
+    cached = CachedStatus{found->first, found->second, now};
     std::lock_guard lock(status_mutex_);
     if (status_cache_.size() > 100'000) status_cache_.clear();  // bound memory; it refills on demand
-    status_cache_[principal.user_id] = *row;
+    status_cache_[principal.user_id] = *cached;
   }
   if (cached->status != "active") co_return account_suspended();
   if (cached->role != principal.role) {
@@ -382,12 +378,12 @@ std::string Service::create_admin_sync(const std::string& email, const std::stri
 
 asio::awaitable<std::optional<UserContact>> Service::contact(std::string user_id) {
   if (!platform::is_uuid(user_id)) co_return std::nullopt;
-  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::find_contact(s, user_id); });
+  co_return co_await repo::find_contact(ctx_.db(), user_id);
 }
 
 asio::awaitable<std::optional<Address>> Service::address(std::string user_id, std::string address_id) {
   if (!platform::is_uuid(address_id) || !platform::is_uuid(user_id)) co_return std::nullopt;
-  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::find_address(s, user_id, address_id); });
+  co_return co_await repo::find_address(ctx_.db(), user_id, address_id);
 }
 
 Result<Address> Service::validate_address(const boost::json::object& fields, const std::string& field_prefix) const {

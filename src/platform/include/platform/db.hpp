@@ -15,16 +15,27 @@
 #include <type_traits>
 #include <vector>
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace bazaar::platform {
 
 class Metrics;
+namespace pq::detail {
+class AsyncLanes;
+class AsyncConnection;
+}  // namespace pq::detail
 
 struct DatabaseOptions {
   std::string url;
   std::size_t pool_size = 4;
   std::size_t max_queue = 2048;
   std::chrono::milliseconds acquire_timeout{2000};    // longest wait for a free connection → 503
-  std::chrono::milliseconds statement_timeout{5000};  // SET LOCAL statement_timeout per transaction
+  std::chrono::milliseconds statement_timeout{5000};  // SET statement_timeout per connection
+  // Non-blocking connections per I/O thread for pq::query and pq::run (attach_io); 0 = every statement
+  // on the worker pool.
+  std::size_t async_connections = 1;
 };
 
 // A transaction in progress: the session plus what must happen with it (events, post-commit hooks).
@@ -99,6 +110,13 @@ class Database {
   // SELECT 1 with a short timeout; false when the database does not answer.
   boost::asio::awaitable<bool> ping();
 
+  // Gives each I/O thread (one io_context each, run by that thread alone) its own non-blocking
+  // connections, connected now. Before the threads run; detach_io() once they have stopped.
+  void attach_io(const std::vector<boost::asio::io_context*>& contexts);
+  void detach_io();
+  // A connection of the I/O thread that `executor` runs on, or nullptr (then use the pool).
+  pq::detail::AsyncConnection* async_connection(const boost::asio::any_io_executor& executor);
+
   const DatabaseOptions& options() const { return options_; }
   WorkerPool& pool() { return *pool_; }
   void register_metrics(Metrics& metrics);
@@ -110,6 +128,7 @@ class Database {
   DatabaseOptions options_;
   std::vector<std::unique_ptr<soci::session>> sessions_;  // one per worker, connected lazily
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<pq::detail::AsyncLanes> lanes_;
   std::function<void()> on_events_committed_;
 };
 

@@ -94,19 +94,29 @@ class Pipeline {
   // Blocking; on a pooled session outside any transaction.
   std::vector<Result> run(soci::session& s) const;
 
- private:
   struct Step {
     const Prepared* prepared = nullptr;  // or
     std::string sql;
     Params params;
   };
+  const std::vector<Step>& steps() const { return steps_; }
+
+ private:
   std::vector<Step> steps_;
   bool published_ = false;
 };
 
-// Runs `batch` on the database's pool (one round trip) and, when it published events, wakes the
-// dispatcher after the commit, as Database::transaction does.
+// Runs `batch` (one round trip) and, when it published events, wakes the dispatcher after the commit, as
+// Database::transaction does. Like query(), on the calling I/O thread's own connections when it has one.
 boost::asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch);
+
+// Runs one statement, in its own implicit transaction: one round trip. On an I/O thread that the
+// platform gave connections (Database::attach_io), it is sent on one of that thread's non-blocking
+// connections, in pipeline mode and shared with the thread's other requests: no worker-thread hop, no
+// connection held while waiting, and concurrent requests' statements travel together. Otherwise (before
+// start, while reconnecting, database.async_connections = 0) it runs on the worker pool. Errors are the
+// same either way (SQLSTATE-carrying exceptions; a lost connection or statement timeout is a 503).
+boost::asio::awaitable<Result> query(Database& db, const Prepared& statement, Params params = {});
 
 // Whether `e` is platform.expect(...) failing: a batch's precondition did not hold.
 bool is_expectation_failure(const std::exception& e);

@@ -35,6 +35,7 @@ DatabaseOptions database_options(const Config& c) {
   o.max_queue = static_cast<std::size_t>(c.integer("database.max_queue", 2048, 1, 1'000'000));
   o.acquire_timeout = c.millis("database.acquire_timeout_ms", 2000);
   o.statement_timeout = c.millis("database.statement_timeout_ms", 5000);
+  o.async_connections = static_cast<std::size_t>(c.integer("database.async_connections", 1, 0, 64));
   return o;
 }
 
@@ -219,6 +220,7 @@ void Platform::start(std::size_t threads) {
   d.server = std::make_unique<Server>(
       d.io, contexts, server_options(d.config), [pipeline](http::Request& rq) { return (*pipeline)(rq); }, d.metrics);
   d.server->start();
+  d.db.attach_io(contexts);
   if (d.config.boolean("events.dispatch_in_background", true)) d.dispatcher.start(d.io);
   d.start_jobs();
   for (auto* context : contexts) {
@@ -252,6 +254,7 @@ void Platform::stop() {
   for (auto& context : d.extra_ios) context->stop();
   for (auto& t : d.threads) t.join();
   d.threads.clear();
+  d.db.detach_io();  // the I/O threads' connections, now that no thread uses them
   d.hashing.stop();
   if (d.redis_pool) d.redis_pool->stop();
   d.db.stop();

@@ -3,6 +3,8 @@
 #include <platform/log.hpp>
 #include <platform/metrics.hpp>
 
+#include "async_connection.hpp"
+#include "libpq_support.hpp"
 #include "outbox_statement.hpp"
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -65,11 +67,7 @@ bool idle_connection_ok(soci::session& s) {
   return ::poll(&fd, 1, 0) == 0;
 }
 
-Error database_unavailable(std::string internal) {
-  Error e = Error::unavailable("The database is unavailable; try again shortly.", 2);
-  e.internal = std::move(internal);
-  return e;
-}
+using pq::detail::database_unavailable;
 
 }  // namespace
 
@@ -106,10 +104,30 @@ Database::Database(DatabaseOptions options) : options_(std::move(options)) {
   pool_ = std::make_unique<WorkerPool>(pool_options);
 }
 
-Database::~Database() { stop(); }
+Database::~Database() {
+  detach_io();
+  stop();
+}
 
 void Database::stop() {
   if (pool_) pool_->stop();
+}
+
+void Database::attach_io(const std::vector<asio::io_context*>& contexts) {
+  if (options_.async_connections == 0) return;
+  lanes_ = std::make_unique<pq::detail::AsyncLanes>(contexts, options_.async_connections, options_.url,
+                                                    options_.statement_timeout, *pool_);
+  lanes_->connect_now();
+}
+
+void Database::detach_io() { lanes_.reset(); }
+
+pq::detail::AsyncConnection* Database::async_connection(const asio::any_io_executor& executor) {
+  if (!lanes_) return nullptr;
+  auto* lane = lanes_->lane_for(executor);
+  auto* connection = lane ? lane->pick() : nullptr;
+  ++(connection ? lanes_->counters().batches : lanes_->counters().fallbacks);
+  return connection;
 }
 
 soci::session& Database::session_for(std::size_t worker) {
@@ -200,6 +218,19 @@ void Database::register_metrics(Metrics& metrics) {
                    [pool] { return static_cast<double>(pool->rejected()); });
   metrics.gauge_fn("bazaar_db_pool_wait_seconds_total", "Total time jobs waited for a connection",
                    [pool] { return static_cast<double>(pool->total_wait_us()) / 1e6; });
+  // The I/O threads' own connections (attach_io); read through `this` because they exist only once started.
+  auto lane_counter = [this](auto member) {
+    return [this, member] { return lanes_ ? static_cast<double>((lanes_->counters().*member).load()) : 0.0; };
+  };
+  using C = pq::detail::AsyncCounters;
+  metrics.gauge_fn("bazaar_db_async_connections", "Non-blocking connections of the I/O threads, connected",
+                   lane_counter(&C::connected));
+  metrics.gauge_fn("bazaar_db_async_in_flight", "Batches sent on I/O threads' connections, awaiting results",
+                   lane_counter(&C::in_flight));
+  metrics.gauge_fn("bazaar_db_async_batches_total", "Statements or batches sent on I/O threads' connections",
+                   lane_counter(&C::batches));
+  metrics.gauge_fn("bazaar_db_async_fallbacks_total", "Statements for I/O threads' connections run on the pool instead",
+                   lane_counter(&C::fallbacks));
 }
 
 void Tx::publish(const Event& event) {

@@ -2,6 +2,8 @@
 #include <platform/log.hpp>
 #include <platform/pq.hpp>
 
+#include "async_connection.hpp"
+#include "libpq_support.hpp"
 #include "outbox_statement.hpp"
 
 #include <soci/postgresql/soci-postgresql.h>
@@ -18,39 +20,41 @@ namespace bazaar::platform::pq {
 
 namespace asio = boost::asio;
 
-namespace {
+namespace detail {
 
-// Server notices ("text-search query contains only stop words") go to the debug log, not to stderr.
 void log_notice(void*, const char* message) {
   std::string_view text(message);
   while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   log::debug("database notice", {{"notice", text}});
 }
 
-PGconn* connection_of(soci::session& s) {
-  auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
-  if (backend == nullptr || backend->conn_ == nullptr) throw soci::soci_error("no database connection");
-  PQsetNoticeProcessor(backend->conn_, log_notice, nullptr);
-  return backend->conn_;
-}
-
-bool succeeded(const PGresult* r) {
-  const auto status = PQresultStatus(r);
-  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
-}
-
-std::string sqlstate(const PGresult* r) {
-  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
-  return state ? state : "";
-}
-
-[[noreturn]] void raise(PGconn* conn, const PGresult* r) {
+void raise(PGconn* conn, const PGresult* r) {
   std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   const std::string state = sqlstate(r);
-  // An empty SQLSTATE (connection trouble) becomes "08006" so that callers see a connection failure.
   throw soci::postgresql_soci_error(message, state.size() == 5 ? state.c_str() : "08006");
 }
+
+Error database_unavailable(std::string internal) {
+  Error e = Error::unavailable("The database is unavailable; try again shortly.", 2);
+  e.internal = std::move(internal);
+  return e;
+}
+
+}  // namespace detail
+
+namespace {
+
+PGconn* connection_of(soci::session& s) {
+  auto* backend = static_cast<soci::postgresql_session_backend*>(s.get_backend());
+  if (backend == nullptr || backend->conn_ == nullptr) throw soci::soci_error("no database connection");
+  PQsetNoticeProcessor(backend->conn_, detail::log_notice, nullptr);
+  return backend->conn_;
+}
+
+using detail::raise;
+using detail::sqlstate;
+using detail::succeeded;
 
 Result checked(PGconn* conn, PGresult* r) {
   Result result(r);  // owns r from here on, also when we throw
@@ -187,7 +191,7 @@ std::size_t Pipeline::add(std::string sql, Params params) {
 
 std::size_t Pipeline::publish(const Event& event) {
   published_ = true;
-  return add(detail::kOutboxInsert, detail::outbox_params(event));
+  return add(platform::detail::kOutboxInsert, platform::detail::outbox_params(event));
 }
 
 namespace {
@@ -260,9 +264,22 @@ std::vector<Result> Pipeline::run(soci::session& s) const {
 
 asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch) {
   std::vector<Result> results;
-  co_await db.run([&](soci::session& s) { results = batch.run(s); });
+  if (auto* connection = db.async_connection(co_await asio::this_coro::executor)) {
+    results = co_await detail::submit(*connection, batch.steps());
+  } else {
+    co_await db.run([&](soci::session& s) { results = batch.run(s); });
+  }
   if (batch.published()) db.events_committed();
   co_return results;
+}
+
+asio::awaitable<Result> query(Database& db, const Prepared& statement, Params params) {
+  if (auto* connection = db.async_connection(co_await asio::this_coro::executor)) {
+    const std::vector<Pipeline::Step> steps{{&statement, {}, std::move(params)}};
+    auto results = co_await detail::submit(*connection, steps);
+    co_return std::move(results.front());
+  }
+  co_return co_await db.run([&](soci::session& s) { return exec_prepared(s, statement, params); });
 }
 
 bool is_expectation_failure(const std::exception& e) { return sqlstate_of(e) == "BZ001"; }

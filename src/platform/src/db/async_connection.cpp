@@ -1,0 +1,322 @@
+#include "async_connection.hpp"
+
+#include "libpq_support.hpp"
+
+#include <platform/blocking.hpp>
+#include <platform/log.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include <poll.h>
+
+namespace bazaar::platform::pq::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::exception_ptr unavailable(std::string why) {
+  return std::make_exception_ptr(ErrorException(database_unavailable(std::move(why))));
+}
+
+// The error a failed batch reports: the same exceptions as the blocking path (Database::run_erased).
+std::exception_ptr failure_of(PGconn* conn, const PGresult* failure) {
+  if (sqlstate(failure) == "57014") return unavailable("statement timeout");
+  try {
+    raise(conn, failure);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+
+// Blocking (runs on a worker): a connection ready for AsyncConnection.
+PGconn* connect_blocking(const std::string& conninfo, std::chrono::milliseconds statement_timeout) {
+  std::unique_ptr<PGconn, ConnDeleter> conn(PQconnectdb(conninfo.c_str()));
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error(conn ? PQerrorMessage(conn.get()) : "out of memory");
+  }
+  const std::string set_timeout = fmt::format("SET statement_timeout = {}", statement_timeout.count());
+  PGresult* r = PQexec(conn.get(), set_timeout.c_str());
+  const bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  if (!ok) throw std::runtime_error(PQerrorMessage(conn.get()));
+  PQsetNoticeProcessor(conn.get(), log_notice, nullptr);
+  if (PQsetnonblocking(conn.get(), 1) != 0 || PQenterPipelineMode(conn.get()) != 1) {
+    throw std::runtime_error(PQerrorMessage(conn.get()));
+  }
+  return conn.release();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------ AsyncConnection
+
+AsyncConnection::AsyncConnection(asio::io_context& io, PGconn* conn, AsyncCounters& counters)
+    : io_(io), conn_(conn), socket_(io, PQsocket(conn)), counters_(counters) {
+  ++counters_.connected;
+}
+
+AsyncConnection::~AsyncConnection() { give_up("connection shut down"); }
+
+void AsyncConnection::start() { watch_readable(); }
+
+// The socket is always watched, also when idle: a server that closes an idle connection is noticed at
+// once and the slot reconnects, instead of the next request failing on it.
+void AsyncConnection::watch_readable() {
+  socket_.async_wait(asio::posix::descriptor_base::wait_read, [weak = weak_from_this()](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (self && !ec && self->usable() && self->consume_input()) self->watch_readable();
+  });
+}
+
+bool AsyncConnection::closed_while_idle() {
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  if (::poll(&fd, 1, 0) == 0) return false;
+  consume_input();  // a termination notice or end-of-file; at worst a harmless notice
+  return !usable();
+}
+
+bool AsyncConnection::consume_input() {
+  if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
+    close(PQerrorMessage(conn_));
+    return false;
+  }
+  return read_results();
+}
+
+void AsyncConnection::submit(const std::vector<Pipeline::Step>& steps, BatchHandler handler) {
+  if (!usable()) {
+    complete(std::move(handler), unavailable("connection closed"), {});
+    return;
+  }
+  Pending p{std::move(handler), {}, {}, nullptr};
+  p.results.reserve(steps.size());
+  bool sent = true;
+  for (std::size_t i = 0; i < steps.size() && sent; ++i) {
+    const auto& step = steps[i];
+    const auto values = step.params.pointers();
+    const int n = static_cast<int>(values.size());
+    // A statement new to this connection is prepared in the same flight, ahead of its first use.
+    if (step.prepared && !prepared_.contains(step.prepared->name)) {
+      sent = PQsendPrepare(conn_, step.prepared->name, step.prepared->sql, n, nullptr) == 1;
+      prepared_.insert(step.prepared->name);
+      p.commands.push_back({-1, step.prepared->name});
+    }
+    sent = sent && (step.prepared ? PQsendQueryPrepared(conn_, step.prepared->name, n, values.data(), nullptr, nullptr, 0)
+                                  : PQsendQueryParams(conn_, step.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0)) == 1;
+    p.commands.push_back({static_cast<int>(i), nullptr});
+    p.results.emplace_back(nullptr);
+  }
+  sent = sent && PQpipelineSync(conn_) == 1;
+  pending_.push_back(std::move(p));
+  ++counters_.in_flight;
+  if (!sent) {
+    close(PQerrorMessage(conn_));  // libpq's queue no longer matches ours: give the connection up
+    return;
+  }
+  flush();
+}
+
+// Results arrive as: for each command its result(s) and then a NULL; for the Sync one PIPELINE_SYNC
+// result (no NULL). After an error the remaining commands answer PIPELINE_ABORTED until the Sync.
+bool AsyncConnection::read_results() {
+  while (!pending_.empty()) {
+    if (PQisBusy(conn_)) return true;  // the rest has not arrived yet
+    PGresult* r = PQgetResult(conn_);
+    Pending& p = pending_.front();
+    if (r == nullptr) {
+      if (!p.command_answered) {  // out of step with libpq: never guess which result is whose
+        close("unexpected end of results");
+        return false;
+      }
+      ++p.command;
+      p.command_answered = false;
+      continue;
+    }
+    if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      complete_front();
+      continue;
+    }
+    if (p.command >= p.commands.size()) {
+      PQclear(r);
+      close("more results than statements");
+      return false;
+    }
+    p.command_answered = true;
+    record(p, r);
+  }
+  return true;
+}
+
+void AsyncConnection::record(Pending& p, PGresult* r) {
+  const Command& command = p.commands[p.command];
+  if (succeeded(r)) {
+    if (command.step >= 0) {
+      p.results[static_cast<std::size_t>(command.step)] = Result(r);
+    } else {
+      PQclear(r);
+    }
+    return;
+  }
+  if (command.prepared_name) prepared_.erase(command.prepared_name);
+  if (p.failure) {
+    PQclear(r);
+  } else {
+    p.failure.reset(r);
+  }
+}
+
+void AsyncConnection::complete_front() {
+  Pending p = std::move(pending_.front());
+  pending_.pop_front();
+  --counters_.in_flight;
+  if (p.failure) {
+    complete(std::move(p.handler), failure_of(conn_, p.failure.get()), {});
+  } else {
+    complete(std::move(p.handler), nullptr, std::move(p.results));
+  }
+}
+
+// Posted, never called inline: the handler resumes a coroutine that may submit to this connection again.
+// The coroutine runs on this same io_context (a lane serves only its own thread's requests).
+void AsyncConnection::complete(BatchHandler handler, std::exception_ptr error, std::vector<Result> results) {
+  asio::post(io_, [handler = std::move(handler), error = std::move(error), results = std::move(results)]() mutable {
+    std::move(handler)(std::move(error), std::move(results));
+  });
+}
+
+void AsyncConnection::flush() {
+  const int state = PQflush(conn_);
+  if (state < 0) {
+    close(PQerrorMessage(conn_));
+  } else if (state == 1 && !waiting_writable_) {  // the socket buffer is full: finish when it drains
+    waiting_writable_ = true;
+    socket_.async_wait(asio::posix::descriptor_base::wait_write, [weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (!self) return;
+      self->waiting_writable_ = false;
+      if (!ec && self->usable()) self->flush();
+    });
+  }
+}
+
+void AsyncConnection::close(const std::string& why) {
+  if (!conn_) return;
+  log::warn("database connection of an I/O thread closed", {{"reason", why}});
+  give_up(why);
+}
+
+void AsyncConnection::give_up(const std::string& why) {
+  if (!conn_) return;
+  socket_.release();  // libpq owns the descriptor
+  PQfinish(conn_);
+  conn_ = nullptr;
+  --counters_.connected;
+  while (!pending_.empty()) {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    --counters_.in_flight;
+    complete(std::move(p.handler), unavailable(why), {});
+  }
+}
+
+// A non-null exception_ptr is rethrown at the co_await.
+asio::awaitable<std::vector<Result>> submit(AsyncConnection& connection, const std::vector<Pipeline::Step>& steps) {
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::vector<Result>)>(
+      [&](auto handler) { connection.submit(steps, BatchHandler(std::move(handler))); }, asio::use_awaitable);
+}
+
+// --------------------------------------------------------------------------------------------------- Lane
+
+Lane::Lane(asio::io_context& io, std::size_t size, std::string conninfo, std::chrono::milliseconds statement_timeout,
+           WorkerPool& connect_pool, AsyncCounters& counters)
+    : io_(io),
+      conninfo_(std::move(conninfo)),
+      statement_timeout_(statement_timeout),
+      connect_pool_(connect_pool),
+      counters_(counters),
+      slots_(size),
+      connecting_(size, false),
+      retry_at_(size) {}
+
+Lane::~Lane() = default;
+
+AsyncConnection* Lane::pick() {
+  AsyncConnection* best = nullptr;
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    auto& slot = slots_[i];
+    if (slot && (!slot->usable() || (slot->in_flight() == 0 && slot->closed_while_idle()))) slot.reset();
+    if (!slot) {
+      if (!connecting_[i] && std::chrono::steady_clock::now() >= retry_at_[i]) {
+        connecting_[i] = true;
+        asio::co_spawn(io_, reconnect(i), asio::detached);
+      }
+      continue;
+    }
+    if (!best || slot->in_flight() < best->in_flight()) best = slot.get();
+  }
+  return best;
+}
+
+void Lane::install(std::size_t slot, PGconn* conn) {
+  slots_[slot] = std::make_shared<AsyncConnection>(io_, conn, counters_);
+  slots_[slot]->start();
+}
+
+asio::awaitable<void> Lane::reconnect(std::size_t slot) {
+  try {
+    PGconn* conn = co_await connect_pool_.run([this] { return connect_blocking(conninfo_, statement_timeout_); });
+    install(slot, conn);
+  } catch (const std::exception& e) {
+    retry_at_[slot] = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    log::warn("database connection of an I/O thread failed", {{"error", e.what()}});
+  }
+  connecting_[slot] = false;
+}
+
+void Lane::connect_now() {
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    try {
+      install(i, connect_blocking(conninfo_, statement_timeout_));
+    } catch (const std::exception& e) {  // served by the pool until a later pick() reconnects
+      log::warn("database connection of an I/O thread failed", {{"error", e.what()}});
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------ Lanes
+
+AsyncLanes::AsyncLanes(const std::vector<asio::io_context*>& contexts, std::size_t per_thread, const std::string& conninfo,
+                       std::chrono::milliseconds statement_timeout, WorkerPool& connect_pool) {
+  for (auto* io : contexts) {
+    lanes_.push_back(std::make_unique<Lane>(*io, per_thread, conninfo, statement_timeout, connect_pool, counters_));
+  }
+}
+
+Lane* AsyncLanes::lane_for(const asio::any_io_executor& executor) {
+  const auto& context = asio::query(executor, asio::execution::context);
+  for (auto& lane : lanes_) {
+    if (&lane->io() == &context) return lane.get();
+  }
+  return nullptr;
+}
+
+void AsyncLanes::connect_now() {
+  for (auto& lane : lanes_) lane->connect_now();
+}
+
+}  // namespace bazaar::platform::pq::detail

@@ -1,0 +1,140 @@
+#pragma once
+// The I/O threads' own database connections (DESIGN.md "async libpq on the I/O threads with
+// pipelining"): libpq in non-blocking pipeline mode, its socket watched by the thread's io_context. A
+// statement or pipelined batch is written at once and its results arrive in order, so one connection
+// serves every request of its thread at the same time, without a worker-thread hop or a connection held
+// while waiting. Each io_context is run by exactly one thread (Platform::start), so nothing here needs a
+// lock; only the counters read by /metrics are atomic.
+#include <platform/pq.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+namespace bazaar::platform {
+class WorkerPool;
+}
+
+namespace bazaar::platform::pq::detail {
+
+using BatchHandler = boost::asio::any_completion_handler<void(std::exception_ptr, std::vector<Result>)>;
+
+struct AsyncCounters {
+  std::atomic<std::uint64_t> batches{0};    // sent on an I/O thread's connection
+  std::atomic<std::uint64_t> fallbacks{0};  // sent through the worker pool instead
+  std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::int64_t> connected{0};
+};
+
+class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
+ public:
+  // Takes ownership of `conn`: connected, non-blocking, in pipeline mode.
+  AsyncConnection(boost::asio::io_context& io, PGconn* conn, AsyncCounters& counters);
+  ~AsyncConnection();
+  AsyncConnection(const AsyncConnection&) = delete;
+  AsyncConnection& operator=(const AsyncConnection&) = delete;
+
+  void start();  // watches the socket; once, right after construction
+  bool usable() const { return conn_ != nullptr; }
+  // For an idle connection: whether the server closed it in the meantime (then it is closed here too).
+  // A statement sent on it would fail, and the watcher may not have run yet.
+  bool closed_while_idle();
+  std::size_t in_flight() const { return pending_.size(); }
+  // Sends the statements followed by one Sync (one implicit transaction). `handler` gets every
+  // statement's result, or the first error, once they arrive; it runs through its own executor.
+  void submit(const std::vector<Pipeline::Step>& steps, BatchHandler handler);
+  // Fails every batch in flight with a 503 and gives the connection up.
+  void close(const std::string& why);
+
+ private:
+  struct Command {
+    int step;                  // index into the batch's results, or -1 for a Prepare
+    const char* prepared_name;  // for a Prepare: forgotten again if it fails
+  };
+  struct ResultDeleter {
+    void operator()(PGresult* r) const { PQclear(r); }
+  };
+  struct Pending {
+    BatchHandler handler;
+    std::vector<Command> commands;
+    std::vector<Result> results;
+    std::unique_ptr<PGresult, ResultDeleter> failure;  // the first error; later statements only say "aborted"
+    std::size_t command = 0;                           // whose results are arriving
+    bool command_answered = false;                     // at least one result for `command` arrived
+  };
+
+  void watch_readable();
+  bool consume_input();  // reads what arrived and completes finished batches; false when it had to close
+  bool read_results();   // false when the connection had to be closed
+  void record(Pending& p, PGresult* r);
+  void complete_front();
+  void flush();
+  void complete(BatchHandler handler, std::exception_ptr error, std::vector<Result> results);
+  void give_up(const std::string& why);  // close() without the warning (shutdown)
+
+  boost::asio::io_context& io_;
+  PGconn* conn_;
+  boost::asio::posix::stream_descriptor socket_;
+  AsyncCounters& counters_;
+  std::deque<Pending> pending_;
+  std::unordered_set<std::string> prepared_;
+  bool waiting_writable_ = false;
+};
+
+// One I/O thread's connections.
+class Lane {
+ public:
+  Lane(boost::asio::io_context& io, std::size_t size, std::string conninfo, std::chrono::milliseconds statement_timeout,
+       WorkerPool& connect_pool, AsyncCounters& counters);
+  ~Lane();
+  boost::asio::io_context& io() { return io_; }
+  // The usable connection with the fewest batches in flight, or nullptr. Starts reconnecting empty slots
+  // (in the background, on the worker pool; at most once a second per slot).
+  AsyncConnection* pick();
+  // Blocking: connects every slot. Only before the lane's thread runs.
+  void connect_now();
+
+ private:
+  boost::asio::awaitable<void> reconnect(std::size_t slot);
+  void install(std::size_t slot, PGconn* conn);
+
+  boost::asio::io_context& io_;
+  std::string conninfo_;
+  std::chrono::milliseconds statement_timeout_;
+  WorkerPool& connect_pool_;
+  AsyncCounters& counters_;
+  std::vector<std::shared_ptr<AsyncConnection>> slots_;
+  std::vector<bool> connecting_;
+  std::vector<std::chrono::steady_clock::time_point> retry_at_;
+};
+
+class AsyncLanes {
+ public:
+  AsyncLanes(const std::vector<boost::asio::io_context*>& contexts, std::size_t per_thread, const std::string& conninfo,
+             std::chrono::milliseconds statement_timeout, WorkerPool& connect_pool);
+  // The lane of the io_context that `executor` belongs to, or nullptr (a private context, the pool).
+  Lane* lane_for(const boost::asio::any_io_executor& executor);
+  void connect_now();
+  AsyncCounters& counters() { return counters_; }
+
+ private:
+  AsyncCounters counters_;
+  std::vector<std::unique_ptr<Lane>> lanes_;
+};
+
+// Sends `steps` on `connection` and waits for their results.
+boost::asio::awaitable<std::vector<Result>> submit(AsyncConnection& connection, const std::vector<Pipeline::Step>& steps);
+
+}  // namespace bazaar::platform::pq::detail
