@@ -117,6 +117,8 @@ boost::asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch);
 // start, while reconnecting, database.async_connections = 0) it runs on the worker pool. Errors are the
 // same either way (SQLSTATE-carrying exceptions; a lost connection or statement timeout is a 503).
 boost::asio::awaitable<Result> query(Database& db, const Prepared& statement, Params params = {});
+// The same for SQL that is not worth preparing (rare or built per call): planned for its actual values.
+boost::asio::awaitable<Result> query(Database& db, std::string sql, Params params = {});
 
 // Whether `e` is platform.expect(...) failing: a batch's precondition did not hold.
 bool is_expectation_failure(const std::exception& e);

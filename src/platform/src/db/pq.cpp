@@ -282,6 +282,15 @@ asio::awaitable<Result> query(Database& db, const Prepared& statement, Params pa
   co_return co_await db.run([&](soci::session& s) { return exec_prepared(s, statement, params); });
 }
 
+asio::awaitable<Result> query(Database& db, std::string sql, Params params) {
+  if (auto* connection = db.async_connection(co_await asio::this_coro::executor)) {
+    const std::vector<Pipeline::Step> steps{{nullptr, std::move(sql), std::move(params)}};
+    auto results = co_await detail::submit(*connection, steps);
+    co_return std::move(results.front());
+  }
+  co_return co_await db.run([&](soci::session& s) { return exec(s, sql, params); });
+}
+
 bool is_expectation_failure(const std::exception& e) { return sqlstate_of(e) == "BZ001"; }
 
 std::string array_literal(const std::vector<std::string>& elements) { return to_pg_array(elements); }
