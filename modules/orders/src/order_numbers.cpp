@@ -16,7 +16,7 @@ boost::asio::awaitable<std::int64_t> OrderNumbers::next() {
   std::int64_t number = 0;
   if (take(number)) co_return number;
   // Concurrent refills may each take a block: harmless, every number is still used at most once.
-  auto block = co_await db_.run([](soci::session& s) { return repo::next_order_numbers(s, kBlock); });
+  auto block = co_await repo::next_order_numbers(db_, kBlock);
   number = block.front();
   std::lock_guard lock(mutex_);
   free_.insert(free_.end(), block.begin() + 1, block.end());

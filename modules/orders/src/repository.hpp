@@ -2,7 +2,10 @@
 // All of the orders module's SQL.
 #include <orders/events.hpp>
 
+#include <platform/db.hpp>
 #include <platform/pq.hpp>
+
+#include <boost/asio/awaitable.hpp>
 
 #include <soci/soci.h>
 
@@ -59,9 +62,10 @@ void read_inserted_order(const platform::pq::Result& r, OrderRow& o);
 std::size_t add_mark_paid(platform::pq::Pipeline& batch, const OrderRow& paid, const std::string& note);
 void read_marked_paid(const platform::pq::Result& r, OrderRow& o);
 // The saga's bookkeeping after its side effects, in one statement.
-void set_saga_state(soci::session& s, const std::string& id, const std::string& stock_state, bool cart_completed);
+boost::asio::awaitable<void> set_saga_state(platform::Database& db, const std::string& id, const std::string& stock_state,
+                                            bool cart_completed);
 // `count` fresh order numbers from orders.order_number_seq.
-std::vector<std::int64_t> next_order_numbers(soci::session& s, int count);
+boost::asio::awaitable<std::vector<std::int64_t>> next_order_numbers(platform::Database& db, int count);
 std::optional<OrderRow> find_order(soci::session& s, const std::string& id, bool for_update = false);
 std::optional<std::string> live_order_for_cart(soci::session& s, const std::string& cart_id);
 
@@ -110,7 +114,8 @@ struct TestPayment {
 };
 std::optional<TestPayment> find_test_payment(soci::session& s, const std::string& order_id);
 // Inserts unless one exists; returns the stored row either way (idempotent per order).
-TestPayment put_test_payment(soci::session& s, const std::string& order_id, const TestPayment& p);
+boost::asio::awaitable<TestPayment> put_test_payment(platform::Database& db, const std::string& order_id,
+                                                     const TestPayment& p);
 void update_test_payment(soci::session& s, const std::string& order_id, const TestPayment& p);
 
 }  // namespace bazaar::orders::repo

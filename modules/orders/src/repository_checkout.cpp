@@ -9,6 +9,7 @@
 namespace bazaar::orders::repo {
 
 namespace pq = platform::pq;
+namespace asio = boost::asio;
 
 namespace {
 
@@ -121,33 +122,35 @@ std::size_t add_mark_paid(pq::Pipeline& batch, const OrderRow& paid, const std::
 
 void read_marked_paid(const pq::Result& r, OrderRow& o) { o.updated_at = r.string(0, 1); }
 
-void set_saga_state(soci::session& s, const std::string& id, const std::string& stock_state, bool cart_completed) {
+asio::awaitable<void> set_saga_state(platform::Database& db, const std::string& id, const std::string& stock_state,
+                                     bool cart_completed) {
   pq::Params p;
   p.add(id);
   p.add(stock_state);
   p.add(std::string(cart_completed ? "true" : "false"));
-  pq::exec_prepared(s, kSagaState, p);
+  co_await pq::query(db, kSagaState, std::move(p));
 }
 
-std::vector<std::int64_t> next_order_numbers(soci::session& s, int count) {
+asio::awaitable<std::vector<std::int64_t>> next_order_numbers(platform::Database& db, int count) {
   pq::Params p;
   p.add(static_cast<std::int64_t>(count));
-  auto r = pq::exec_prepared(s, kOrderNumbers, p);
+  auto r = co_await pq::query(db, kOrderNumbers, std::move(p));
   std::vector<std::int64_t> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) out.push_back(r.integer(i, 0));
-  return out;
+  co_return out;
 }
 
-TestPayment put_test_payment(soci::session& s, const std::string& order_id, const TestPayment& payment) {
+asio::awaitable<TestPayment> put_test_payment(platform::Database& db, const std::string& order_id,
+                                              const TestPayment& payment) {
   pq::Params p;
   p.add(order_id);
   p.add(payment.reference);
   p.add(payment.outcome);
   p.add(payment.amount);
   p.add(payment.captured);
-  auto r = pq::exec_prepared(s, kPutTestPayment, p);
-  return {r.string(0, 0), r.string(0, 1), r.integer(0, 2), r.integer(0, 3), r.integer(0, 4)};
+  auto r = co_await pq::query(db, kPutTestPayment, std::move(p));
+  co_return TestPayment{r.string(0, 0), r.string(0, 1), r.integer(0, 2), r.integer(0, 3), r.integer(0, 4)};
 }
 
 }  // namespace bazaar::orders::repo

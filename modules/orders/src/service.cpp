@@ -335,7 +335,7 @@ asio::awaitable<void> Service::finish_side_effects(const repo::OrderRow& order) 
   const bool counts = live || (order.status == "pending_payment" && order.payment_status == "pending");
   if (counts && !cart_completed) cart_completed = co_await deps_.carts.complete(order.cart_id, order.id);
   if (stock_state == order.stock_state && cart_completed == order.cart_completed) co_return;
-  co_await ctx_.db().run([&](soci::session& s) { repo::set_saga_state(s, order.id, stock_state, cart_completed); });
+  co_await repo::set_saga_state(ctx_.db(), order.id, stock_state, cart_completed);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ boost::asio::awaitable<Authorization> TestProvider::authorize(AuthorizeRequest r
     p.outcome = "declined";
   }
   // The first authorisation of an order wins: a retry gets the same answer, never a second charge.
-  auto stored = co_await db_.run([&](soci::session& s) { return repo::put_test_payment(s, request.order_id, p); });
+  auto stored = co_await repo::put_test_payment(db_, request.order_id, p);
   Authorization a{outcome_from(stored.outcome), stored.reference, {}};
   if (stored.outcome == "declined" || stored.outcome == "failed") a.message = "The card was declined.";
   co_return a;

@@ -64,38 +64,40 @@ pq::Params key_params(const std::string& scope, const std::string& key) {
   return p;
 }
 
-Stored claim(soci::session& s, const std::string& scope, const std::string& key, const std::string& hash) {
+// Every statement runs on the calling I/O thread's own connection (pq::query), in autocommit.
+boost::asio::awaitable<Stored> claim(Database& db, const std::string& scope, const std::string& key,
+                                     const std::string& hash) {
   auto params = key_params(scope, key);
   params.add(hash);
   params.add(std::int64_t{kLockSeconds});
-  auto r = pq::exec_prepared(s, kClaim, params);
-  if (r.rows() == 0) r = pq::exec_prepared(s, kRead, key_params(scope, key));
+  auto r = co_await pq::query(db, kClaim, std::move(params));
+  if (r.rows() == 0) r = co_await pq::query(db, kRead, key_params(scope, key));
   const Stored claimed{Stored::State::claimed, 0, {}, {}};
-  if (r.rows() == 0) return claimed;  // released in between: proceed as new — rare and harmless
-  if (r.boolean(0, 0)) return claimed;
-  if (r.text(0, 2) != hash) return Stored{Stored::State::mismatch, 0, {}, {}};
+  if (r.rows() == 0) co_return claimed;  // released in between: proceed as new — rare and harmless
+  if (r.boolean(0, 0)) co_return claimed;
+  if (r.text(0, 2) != hash) co_return Stored{Stored::State::mismatch, 0, {}, {}};
   if (r.text(0, 1) == "done") {
-    return Stored{Stored::State::replay, static_cast<int>(r.integer(0, 3)), r.string(0, 4), r.string(0, 5)};
+    co_return Stored{Stored::State::replay, static_cast<int>(r.integer(0, 3)), r.string(0, 4), r.string(0, 5)};
   }
   if (r.boolean(0, 6)) {  // the first request died mid-way: take the key over
     auto take = key_params(scope, key);
     take.add(std::int64_t{kLockSeconds});
-    if (pq::exec_prepared(s, kTakeOver, take).affected_rows() == 1) return claimed;
+    if ((co_await pq::query(db, kTakeOver, std::move(take))).affected_rows() == 1) co_return claimed;
   }
-  return Stored{Stored::State::in_progress, 0, {}, {}};
+  co_return Stored{Stored::State::in_progress, 0, {}, {}};
 }
 
-void store(soci::session& s, const std::string& scope, const std::string& key, int status, const std::string& body,
-           const std::string& content_type) {
+boost::asio::awaitable<void> store(Database& db, const std::string& scope, const std::string& key, int status,
+                                   const std::string& body, const std::string& content_type) {
   auto params = key_params(scope, key);
   params.add(std::int64_t{status});
   params.add(body);
   params.add(content_type);
-  pq::exec_prepared(s, kStore, params);
+  co_await pq::query(db, kStore, std::move(params));
 }
 
-void release(soci::session& s, const std::string& scope, const std::string& key) {
-  pq::exec_prepared(s, kRelease, key_params(scope, key));
+boost::asio::awaitable<void> release(Database& db, const std::string& scope, const std::string& key) {
+  co_await pq::query(db, kRelease, key_params(scope, key));
 }
 
 }  // namespace
@@ -112,7 +114,7 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
                                          : fmt::format("anon:{}:{}:{}", rq.client_ip, http::to_string(rq.method), rq.route);
   const std::string hash = security::sha256_hex(fmt::format("{} {}\n{}", rq.method_name, rq.target, rq.body));
 
-  Stored stored = co_await db_.run([&](soci::session& s) { return claim(s, scope, key, hash); });
+  Stored stored = co_await claim(db_, scope, key, hash);
 
   switch (stored.state) {
     case Stored::State::mismatch:
@@ -142,19 +144,17 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
     failure = std::current_exception();  // no co_await inside a handler: release the key below
   }
   if (failure) {
-    co_await db_.run([&](soci::session& s) { release(s, scope, key); });
+    co_await release(db_, scope, key);
     std::rethrow_exception(failure);
   }
   const std::string body(reply.body_view());
   const std::string content_type(reply.headers.get("Content-Type").value_or(""));
   const int status = reply.status;
-  co_await db_.run([&](soci::session& s) {
-    if (releases_key(status)) {
-      release(s, scope, key);
-    } else {
-      store(s, scope, key, status, body, content_type);
-    }
-  });
+  if (releases_key(status)) {
+    co_await release(db_, scope, key);
+  } else {
+    co_await store(db_, scope, key, status, body, content_type);
+  }
   co_return reply;
 }
 
