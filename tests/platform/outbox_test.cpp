@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -206,6 +207,61 @@ TEST_SUITE("db.platform") {
           soci::into(delivery), soci::use(e.id), soci::use(sub);
     });
     CHECK(delivery == "done");
+  }
+
+  TEST_CASE("outbox: due events go out together in one transaction; a failing handler sends them one by one") {
+    const std::string u = testing::unique_suffix();
+    const std::string type = "test." + u;
+    const std::string sub = "test.sub-" + u;
+    std::mutex mutex;
+    std::map<std::string, int> calls;  // by event id
+    TestApp app(config_with(3), [&](app::Application& a) {
+      a.platform->events().subscribe(sub, type, [&](Tx& tx, const Event& e) {
+        {
+          std::lock_guard lock(mutex);
+          ++calls[e.id];
+        }
+        write_effect(tx, sub, e);
+        if (e.payload.as_object().contains("poison")) throw std::runtime_error("poisoned event");
+      });
+    });
+    auto& p = app.platform();
+    ensure_effects_table(p.db());
+    auto inbox_transactions = [&] {  // now() is the transaction's start: one value per transaction
+      long long n = 0;
+      p.db().run_sync([&](soci::session& s) {
+        s << "SELECT count(DISTINCT processed_at) FROM platform.inbox WHERE subscriber = :s", soci::use(sub), soci::into(n);
+      });
+      return n;
+    };
+
+    SUBCASE("healthy events: one transaction for all of them") {
+      const Event a = publish(p, type), b = publish(p, type), c = publish(p, type);
+      p.drain_events();
+      for (const auto* e : {&a, &b, &c}) {
+        CHECK(calls[e->id] == 1);
+        CHECK(effects(p.db(), sub, e->id) == 1);
+        CHECK(outbox_row(p.db(), e->id)->status == "delivered");
+        CHECK(outbox_row(p.db(), e->id)->attempts == 1);
+      }
+      CHECK(inbox_transactions() == 1);
+    }
+    SUBCASE("a poisoned event: the others are delivered once, it alone is retried until dead") {
+      const Event a = publish(p, type);
+      const Event poison = publish(p, type, boost::json::object{{"poison", true}});
+      const Event b = publish(p, type);
+      p.drain_events();
+      CHECK(calls[a.id] == 2);  // in the batch that the poison rolled back, then alone
+      CHECK(calls[b.id] == 1);  // after the poison: only alone
+      for (const auto* e : {&a, &b}) {
+        CHECK(effects(p.db(), sub, e->id) == 1);
+        CHECK(outbox_row(p.db(), e->id)->status == "delivered");
+      }
+      CHECK(calls[poison.id] == 4);  // the rolled-back batch, then its 3 attempts
+      CHECK(effects(p.db(), sub, poison.id) == 0);
+      CHECK(outbox_row(p.db(), poison.id)->status == "dead");
+      CHECK(outbox_row(p.db(), poison.id)->attempts == 3);
+    }
   }
 
   TEST_CASE("outbox: redelivering an already handled event does not repeat its effect") {

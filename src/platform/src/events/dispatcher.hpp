@@ -64,6 +64,8 @@ class Dispatcher final : public EventBus {
   };
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<std::vector<Claimed>> claim();
+  // Delivers and closes the whole batch in one transaction; false (nothing changed) when a handler threw.
+  boost::asio::awaitable<bool> deliver_together(const std::vector<Claimed>& claimed);
   // Runs the event's subscribers; true when all of them succeeded (the caller closes the event), false
   // when a failure was recorded (retry scheduled, or dead).
   boost::asio::awaitable<bool> deliver(const Claimed& claimed);
