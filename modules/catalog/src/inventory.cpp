@@ -42,16 +42,16 @@ asio::awaitable<ReserveOutcome> InventoryService::reserve(std::string order_id, 
   if (!outcome.shortages.empty()) co_return outcome;
   const std::int64_t seconds = std::max<std::int64_t>(ttl.count(), 1);
 
-  auto result = co_await db_.run([&](soci::session& s) {
-    auto r = repo::reserve(s, order_id, *merged, seconds);
-    // Idempotent: a repeated call for an order that already holds its stock succeeds even if the stock
-    // left since then would not be enough for a new reservation.
-    if (!r.reserved && repo::has_live_reservation(s, order_id)) {
-      r.reserved = true;
-      r.shortages.clear();
+  auto result = co_await repo::reserve(db_, order_id, *merged, seconds);
+  // Idempotent: a repeated call for an order that already holds its stock succeeds even if the stock left
+  // since then would not be enough for a new reservation.
+  if (!result.reserved) {
+    const bool held = co_await repo::has_live_reservation(db_, order_id);
+    if (held) {
+      result.reserved = true;
+      result.shortages.clear();
     }
-    return r;
-  });
+  }
   outcome.reserved = result.reserved;
   outcome.shortages = std::move(result.shortages);
   outcome.snapshots = std::move(result.snapshots);
@@ -65,7 +65,7 @@ asio::awaitable<void> InventoryService::confirm(std::string order_id) {
   // fails without changing anything, and a transaction confirms and publishes catalog.stock_low together.
   bool reaches_threshold = false;
   try {
-    co_await db_.run([&](soci::session& s) { repo::confirm(s, order_id, threshold); });
+    co_await repo::confirm(db_, order_id, threshold);
   } catch (const std::exception& e) {
     if (!platform::pq::is_expectation_failure(e)) throw;
     reaches_threshold = true;
@@ -107,7 +107,7 @@ asio::awaitable<std::vector<VariantSnapshot>> QueriesService::variants(std::vect
   }
   if (ids.empty()) co_return std::vector<VariantSnapshot>{};
   std::vector<std::string> list(ids.begin(), ids.end());
-  co_return co_await db_.run([&](soci::session& s) { return repo::variant_snapshots(s, list); });
+  co_return co_await repo::variant_snapshots(db_, list);
 }
 
 }  // namespace bazaar::catalog

@@ -8,6 +8,7 @@
 namespace bazaar::catalog::repo {
 
 namespace pq = platform::pq;
+namespace asio = boost::asio;
 using domain::Sort;
 
 namespace {
@@ -138,20 +139,40 @@ std::string outer_order(const SortSql& sort, std::string_view alias) {
 
 // ---------------------------------------------------------------------------------------------- reads
 
-std::optional<std::string> product_json(soci::session& s, const std::string& ref, View view) {
+namespace {
+
+// The statement for a product by `ref` (its name and text are static: it outlives any query).
+pq::Prepared product_statement(const std::string& ref, View view) {
   const bool by_id = looks_like_uuid(ref);
   static const char* const kNames[2][2] = {{"catalog_product_customer_by_slug_v1", "catalog_product_customer_by_id_v1"},
                                            {"catalog_product_admin_by_slug_v1", "catalog_product_admin_by_id_v1"}};
-  const auto& sql = product_sql(view, by_id);
-  const pq::Prepared statement{kNames[view == View::admin ? 1 : 0][by_id ? 1 : 0], sql.c_str()};
+  return {kNames[view == View::admin ? 1 : 0][by_id ? 1 : 0], product_sql(view, by_id).c_str()};
+}
+
+pq::Params one_param(const std::string& value) {
   pq::Params params;
-  params.add(ref);
-  auto r = pq::exec_prepared(s, statement, params);
+  params.add(value);
+  return params;
+}
+
+std::optional<std::string> first_text(const pq::Result& r) {
   if (r.rows() == 0) return std::nullopt;
   return r.string(0, 0);
 }
 
-Page list_products(soci::session& s, const domain::ListQuery& q) {
+}  // namespace
+
+std::optional<std::string> product_json(soci::session& s, const std::string& ref, View view) {
+  return first_text(pq::exec_prepared(s, product_statement(ref, view), one_param(ref)));
+}
+
+asio::awaitable<std::optional<std::string>> product_json(platform::Database& db, const std::string& ref, View view) {
+  const pq::Prepared statement = product_statement(ref, view);
+  auto params = one_param(ref);
+  co_return first_text(co_await pq::query(db, statement, std::move(params)));
+}
+
+asio::awaitable<Page> list_products(platform::Database& db, const domain::ListQuery& q) {
   pq::Params params;
   std::string ctes;
   std::string where = R"sql(p.status = 'published')sql";
@@ -255,11 +276,13 @@ Page list_products(soci::session& s, const domain::ListQuery& q) {
   if (!q.q.empty() || q.min_price || q.max_price) {
     // Planned for the actual values: a generic plan cannot know how many rows search terms or a price bound
     // select, which decides between an ordered index scan and a range scan plus sort.
-    return to_page(pq::exec(s, sql, params), q.limit);
+    co_return to_page(co_await pq::query(db, sql, std::move(params)), q.limit);
   }
-  // Otherwise the statement has one of a few dozen shapes: each is prepared once per connection.
+  // Otherwise the statement has one of a few dozen shapes: each is prepared once per connection. (`name`
+  // and `sql` live in this frame until the statement's result has arrived.)
   const std::string name = "catalog_list_" + std::to_string(std::hash<std::string>{}(sql));
-  return to_page(pq::exec_prepared(s, {name.c_str(), sql.c_str()}, params), q.limit);
+  const pq::Prepared statement{name.c_str(), sql.c_str()};
+  co_return to_page(co_await pq::query(db, statement, std::move(params)), q.limit);
 }
 
 Page list_products_admin(soci::session& s, const domain::AdminListQuery& q) {
@@ -293,14 +316,24 @@ Page list_low_stock(soci::session& s, const domain::LowStockQuery& q) {
   return to_page(pq::exec(s, sql, params), q.limit);
 }
 
-std::vector<CategoryRow> all_categories(soci::session& s) {
-  static constexpr pq::Prepared kSql{"catalog_categories_v1", R"sql(
-      SELECT id::text, slug, name, parent_id::text FROM catalog.categories ORDER BY name, id)sql"};
-  auto r = pq::exec_prepared(s, kSql);
+namespace {
+
+constexpr pq::Prepared kCategories{"catalog_categories_v1", R"sql(
+    SELECT id::text, slug, name, parent_id::text FROM catalog.categories ORDER BY name, id)sql"};
+
+std::vector<CategoryRow> category_rows(const pq::Result& r) {
   std::vector<CategoryRow> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) out.push_back({r.string(i, 0), r.string(i, 1), r.string(i, 2), r.optional(i, 3)});
   return out;
+}
+
+}  // namespace
+
+std::vector<CategoryRow> all_categories(soci::session& s) { return category_rows(pq::exec_prepared(s, kCategories)); }
+
+asio::awaitable<std::vector<CategoryRow>> all_categories(platform::Database& db) {
+  co_return category_rows(co_await pq::query(db, kCategories));
 }
 
 // ---------------------------------------------------------------------------------------------- writes

@@ -3,10 +3,16 @@
 // reservations and the facade reads; repository_seed.cpp: the demo catalog). Functions take the caller's
 // session or transaction; the service decides transaction boundaries. Reads return the API's JSON as text,
 // built by PostgreSQL in the same round trip that finds the rows.
+// The platform::Database& overloads are the hot autocommit statements: one statement in its own implicit
+// transaction, sent on the calling I/O thread's own connection (pq::query, no worker-thread hop). A
+// function that is also needed inside a transaction keeps its session overload; both share the statement
+// and the reading of its result.
 #include "domain/listing.hpp"
 
 #include <catalog/types.hpp>
+#include <platform/db.hpp>
 
+#include <boost/asio/awaitable.hpp>
 #include <soci/soci.h>
 
 #include <cstdint>
@@ -23,6 +29,8 @@ enum class View { customer, admin };
 
 // The Product JSON of a product by id (a UUID) or slug; customers only get published ones. One round trip.
 std::optional<std::string> product_json(soci::session& s, const std::string& ref, View view);
+boost::asio::awaitable<std::optional<std::string>> product_json(platform::Database& db, const std::string& ref,
+                                                                View view);
 
 // A page: JSON texts of the products in order, and where the next page starts (if there is one).
 struct Page {
@@ -31,7 +39,7 @@ struct Page {
   std::optional<std::string> next_id;
 };
 // Published products matching `q` (filters, sort, keyset after the cursor). One round trip.
-Page list_products(soci::session& s, const domain::ListQuery& q);
+boost::asio::awaitable<Page> list_products(platform::Database& db, const domain::ListQuery& q);
 // Products of any status, newest first. One round trip.
 Page list_products_admin(soci::session& s, const domain::AdminListQuery& q);
 // Variants with available <= threshold, least available first (admin view). One round trip.
@@ -44,6 +52,7 @@ struct CategoryRow {
   std::optional<std::string> parent_id;
 };
 std::vector<CategoryRow> all_categories(soci::session& s);
+boost::asio::awaitable<std::vector<CategoryRow>> all_categories(platform::Database& db);
 
 // ---------------------------------------------------------------------------------------------- writes
 
@@ -136,12 +145,12 @@ struct ReserveResult {
   std::vector<VariantSnapshot> snapshots;  // of the requested variants that exist, as read under the lock
 };
 // Whether the order already holds (or confirmed) its reservations.
-bool has_live_reservation(soci::session& s, const std::string& order_id);
+boost::asio::awaitable<bool> has_live_reservation(platform::Database& db, const std::string& order_id);
 // All lines or none, in one statement (autocommit: nothing to roll back): variant rows locked in id order,
 // reservation rows inserted (or revived when released before) and `reserved` raised only when every line
 // is purchasable and available. Idempotent per order. One round trip.
-ReserveResult reserve(soci::session& s, const std::string& order_id, const std::vector<StockLine>& lines,
-                      std::int64_t ttl_seconds);
+boost::asio::awaitable<ReserveResult> reserve(platform::Database& db, const std::string& order_id,
+                                             const std::vector<StockLine>& lines, std::int64_t ttl_seconds);
 
 struct StockChange {
   std::string variant_id;
@@ -157,6 +166,8 @@ struct StockChange {
 // (pq::is_expectation_failure) and changes nothing.
 std::vector<StockChange> confirm(soci::session& s, const std::string& order_id,
                                  std::optional<int> fail_at_threshold = std::nullopt);
+boost::asio::awaitable<std::vector<StockChange>> confirm(platform::Database& db, const std::string& order_id,
+                                                         std::optional<int> fail_at_threshold = std::nullopt);
 // held → released: the quantities leave reserved. Returns the number of lines released.
 int release(soci::session& s, const std::string& order_id);
 // confirmed → released: the quantities return to on_hand.
@@ -166,7 +177,8 @@ int release_expired(soci::session& s, int batch);
 // Sets on_hand of a variant locked with lock_variant (the caller has checked it is not below reserved).
 StockChange set_stock(soci::session& s, const std::string& variant_id, int on_hand_before, int on_hand);
 
-std::vector<VariantSnapshot> variant_snapshots(soci::session& s, const std::vector<std::string>& variant_ids);
+boost::asio::awaitable<std::vector<VariantSnapshot>> variant_snapshots(platform::Database& db,
+                                                                      const std::vector<std::string>& variant_ids);
 
 // ------------------------------------------------------------------------------------------------ seed
 

@@ -11,19 +11,20 @@
 namespace bazaar::catalog::repo {
 
 namespace pq = platform::pq;
+namespace asio = boost::asio;
 
-bool has_live_reservation(soci::session& s, const std::string& order_id) {
+asio::awaitable<bool> has_live_reservation(platform::Database& db, const std::string& order_id) {
   pq::Params params;
   params.add(order_id);
-  auto r = pq::exec(s, R"sql(
+  auto r = co_await pq::query(db, R"sql(
       SELECT EXISTS (SELECT 1 FROM catalog.reservations
                      WHERE order_id = $1 AND status IN ('held', 'confirmed')))sql",
-                    params);
-  return r.boolean(0, 0);
+                              std::move(params));
+  co_return r.boolean(0, 0);
 }
 
-ReserveResult reserve(soci::session& s, const std::string& order_id, const std::vector<StockLine>& lines,
-                      std::int64_t ttl_seconds) {
+asio::awaitable<ReserveResult> reserve(platform::Database& db, const std::string& order_id,
+                                       const std::vector<StockLine>& lines, std::int64_t ttl_seconds) {
   // One statement, all lines or none: the variant rows are locked in id order (a concurrent reservation of
   // the same variants waits here, then reads their newest stock), `ok` decides for the whole order, and
   // only then are reservation rows inserted and `reserved` raised. A duplicate call for the same order
@@ -75,7 +76,7 @@ ReserveResult reserve(soci::session& s, const std::string& order_id, const std::
   params.add(pq::array_literal(ids));
   params.add(pq::array_literal(quantities));
   params.add(ttl_seconds);
-  auto r = pq::exec_prepared(s, kSql, params);
+  auto r = co_await pq::query(db, kSql, std::move(params));
   ReserveResult out;
   out.reserved = r.rows() > 0 && r.boolean(0, 2);
   for (int i = 0; i < r.rows(); ++i) {
@@ -97,14 +98,14 @@ ReserveResult reserve(soci::session& s, const std::string& order_id, const std::
     v.purchasable = purchasable;
     out.snapshots.push_back(std::move(v));
   }
-  return out;
+  co_return out;
 }
 
-std::vector<StockChange> confirm(soci::session& s, const std::string& order_id,
-                                 std::optional<int> fail_at_threshold) {
-  // $2, when given, makes the statement fail (platform.expect) instead of taking a variant to the
-  // low-stock threshold: the caller then confirms again in a transaction that publishes catalog.stock_low.
-  static constexpr pq::Prepared kSql{"catalog_confirm_v2", R"sql(
+namespace {
+
+// $2, when given, makes the statement fail (platform.expect) instead of taking a variant to the low-stock
+// threshold: the caller then confirms again in a transaction that publishes catalog.stock_low.
+constexpr pq::Prepared kConfirm{"catalog_confirm_v2", R"sql(
       WITH locked AS MATERIALIZED (
         SELECT v.id FROM catalog.variants v
         WHERE v.id IN (SELECT variant_id FROM catalog.reservations WHERE order_id = $1 AND status = 'held')
@@ -128,6 +129,8 @@ std::vector<StockChange> confirm(soci::session& s, const std::string& order_id,
                              'stock stays above the low-stock threshold')
       FROM moved JOIN catalog.products p ON p.id = moved.product_id
       ORDER BY moved.id)sql"};
+
+pq::Params confirm_params(const std::string& order_id, std::optional<int> fail_at_threshold) {
   pq::Params params;
   params.add(order_id);
   if (fail_at_threshold) {
@@ -135,13 +138,29 @@ std::vector<StockChange> confirm(soci::session& s, const std::string& order_id,
   } else {
     params.add_null();
   }
-  auto r = pq::exec_prepared(s, kSql, params);
+  return params;
+}
+
+std::vector<StockChange> stock_changes(const pq::Result& r) {
   std::vector<StockChange> out;
   for (int i = 0; i < r.rows(); ++i) {
     out.push_back({r.string(i, 0), r.string(i, 1), r.string(i, 2), r.string(i, 3), static_cast<int>(r.integer(i, 4)),
                    static_cast<int>(r.integer(i, 5)), static_cast<int>(r.integer(i, 6))});
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<StockChange> confirm(soci::session& s, const std::string& order_id,
+                                 std::optional<int> fail_at_threshold) {
+  return stock_changes(pq::exec_prepared(s, kConfirm, confirm_params(order_id, fail_at_threshold)));
+}
+
+asio::awaitable<std::vector<StockChange>> confirm(platform::Database& db, const std::string& order_id,
+                                                  std::optional<int> fail_at_threshold) {
+  auto params = confirm_params(order_id, fail_at_threshold);
+  co_return stock_changes(co_await pq::query(db, kConfirm, std::move(params)));
 }
 
 int release(soci::session& s, const std::string& order_id) {
@@ -236,7 +255,8 @@ StockChange set_stock(soci::session& s, const std::string& variant_id, int on_ha
           static_cast<int>(r.integer(0, 3))};
 }
 
-std::vector<VariantSnapshot> variant_snapshots(soci::session& s, const std::vector<std::string>& variant_ids) {
+asio::awaitable<std::vector<VariantSnapshot>> variant_snapshots(platform::Database& db,
+                                                               const std::vector<std::string>& variant_ids) {
   static constexpr pq::Prepared kSql{"catalog_variant_snapshots_v1", R"sql(
       SELECT v.id::text, v.product_id::text, v.sku, p.title || ' — ' || v.title, v.price, v.currency,
              greatest(v.on_hand - v.reserved, 0), p.status = 'published'
@@ -244,7 +264,7 @@ std::vector<VariantSnapshot> variant_snapshots(soci::session& s, const std::vect
       WHERE v.id = ANY($1::uuid[]))sql"};
   pq::Params params;
   params.add(pq::array_literal(variant_ids));
-  auto r = pq::exec_prepared(s, kSql, params);
+  auto r = co_await pq::query(db, kSql, std::move(params));
   std::vector<VariantSnapshot> out;
   out.reserve(static_cast<std::size_t>(r.rows()));
   for (int i = 0; i < r.rows(); ++i) {
@@ -258,7 +278,7 @@ std::vector<VariantSnapshot> variant_snapshots(soci::session& s, const std::vect
     v.purchasable = r.boolean(i, 7);
     out.push_back(std::move(v));
   }
-  return out;
+  co_return out;
 }
 
 }  // namespace bazaar::catalog::repo

@@ -74,6 +74,27 @@ std::string free_slug(const std::string& base, Taken taken) {
 
 json::value changed(const std::string& from, const std::string& to) { return json::object{{"from", from}, {"to", to}}; }
 
+// The customer reads' loads (Service::cached). Each is one statement on the calling I/O thread's own
+// connection (repo's Database& overloads).
+asio::awaitable<std::optional<std::string>> load_product(platform::Database& db, std::string ref) {
+  auto text = co_await repo::product_json(db, ref, View::customer);
+  if (!text) co_return std::nullopt;
+  co_return compact_json(*text);
+}
+
+asio::awaitable<std::optional<std::string>> load_products(platform::Database& db, domain::ListQuery query) {
+  auto page = co_await repo::list_products(db, query);
+  for (auto& item : page.items) item = compact_json(item);
+  std::optional<std::string> cursor;
+  if (page.next_id) cursor = domain::encode_list_cursor(query.sort, page.next_key.value_or(""), *page.next_id);
+  co_return page_body(page.items, cursor);
+}
+
+asio::awaitable<std::optional<std::string>> load_categories(platform::Database& db) {
+  auto rows = co_await repo::all_categories(db);
+  co_return json::serialize(json::object{{"items", category_forest(rows)}});
+}
+
 }  // namespace
 
 Settings settings_from(const platform::Config& c) {
@@ -107,7 +128,7 @@ void Service::invalidate_after_commit(Tx& tx) {
 template <class Load>
 asio::awaitable<Service::Body> Service::cached(std::string key, Load load) {
   if (!settings_.cache_enabled) {
-    std::optional<std::string> text = co_await ctx_.db().run(std::move(load));
+    std::optional<std::string> text = co_await load();
     co_return text ? std::make_shared<const std::string>(std::move(*text)) : nullptr;
   }
   // A hit, or an expired entry that another request is reloading right now: serve what is there.
@@ -129,7 +150,7 @@ asio::awaitable<Service::Body> Service::cached(std::string key, Load load) {
   const auto generation = cache_.generation();
   std::optional<std::string> text;
   try {
-    text = co_await ctx_.db().run(std::move(load));
+    text = co_await load();
   } catch (...) {
     if (ticket.leader) loads_.finish(key, ticket.flight, nullptr, true);
     throw;
@@ -144,7 +165,7 @@ template <class Load>
 asio::awaitable<void> Service::refresh(std::string key, Load load) {
   const auto generation = cache_.generation();
   try {
-    std::optional<std::string> text = co_await ctx_.db().run(std::move(load));
+    std::optional<std::string> text = co_await load();
     // Gone meanwhile: the stale entry expires on its own; the next request after that misses and loads.
     if (text) cache_.put(std::move(key), std::make_shared<const std::string>(std::move(*text)), generation);
   } catch (const std::exception& e) {
@@ -161,32 +182,21 @@ asio::awaitable<Service::Body> Service::product(std::string ref) {
   } else if (!domain::is_valid_slug(ref)) {
     co_return nullptr;  // no slug looks like this: nothing to ask the database
   }
-  // Named, not a temporary in the co_await: GCC 12 destroys temporaries passed to coroutines twice.
-  auto load = [ref](soci::session& s) -> std::optional<std::string> {
-    auto text = repo::product_json(s, ref, View::customer);
-    if (!text) return std::nullopt;
-    return compact_json(*text);
-  };
+  // Named, not a temporary in the co_await: GCC 12 destroys temporaries passed to coroutines twice. Not a
+  // coroutine itself: it starts one that owns copies of its arguments (CP.51).
+  auto load = [&db = ctx_.db(), ref] { return load_product(db, ref); };
   std::string key = "product|" + ref;
   co_return co_await cached(std::move(key), std::move(load));
 }
 
 asio::awaitable<Service::Body> Service::products(domain::ListQuery query) {
   std::string key = query.cache_key();
-  auto load = [query](soci::session& s) -> std::optional<std::string> {
-    auto page = repo::list_products(s, query);
-    for (auto& item : page.items) item = compact_json(item);
-    std::optional<std::string> cursor;
-    if (page.next_id) cursor = domain::encode_list_cursor(query.sort, page.next_key.value_or(""), *page.next_id);
-    return page_body(page.items, cursor);
-  };
+  auto load = [&db = ctx_.db(), query] { return load_products(db, query); };
   co_return co_await cached(std::move(key), std::move(load));
 }
 
 asio::awaitable<Service::Body> Service::categories() {
-  auto load = [](soci::session& s) -> std::optional<std::string> {
-    return json::serialize(json::object{{"items", category_forest(repo::all_categories(s))}});
-  };
+  auto load = [&db = ctx_.db()] { return load_categories(db); };
   std::string key = "categories";
   co_return co_await cached(std::move(key), std::move(load));
 }
@@ -194,7 +204,7 @@ asio::awaitable<Service::Body> Service::categories() {
 // ------------------------------------------------------------------------------------------- admin reads
 
 asio::awaitable<Result<std::string>> Service::admin_product(std::string id) {
-  auto text = co_await ctx_.db().run([&](soci::session& s) { return repo::product_json(s, id, View::admin); });
+  auto text = co_await repo::product_json(ctx_.db(), id, View::admin);
   if (!text) co_return product_not_found();
   co_return compact_json(*text);
 }

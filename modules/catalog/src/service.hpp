@@ -80,8 +80,9 @@ class Service {
   const Settings& settings() const { return settings_; }
 
  private:
-  // Reads through the cache: `load` runs on a miss (once for all concurrent misses of the key) or to
-  // refresh an expired entry; its result is cached unless it is null (not found).
+  // Reads through the cache: `load()` (an awaitable<std::optional<std::string>>) runs on a miss (once for
+  // all concurrent misses of the key), to refresh an expired entry, or every time with the cache off; its
+  // result is cached unless it is null (not found).
   template <class Load>
   asio::awaitable<Body> cached(std::string key, Load load);
   // Reloads an expired entry in the background (cached() has already served the previous body).
