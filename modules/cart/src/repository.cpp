@@ -1,6 +1,8 @@
 // The cart module's SQL, through libpq (platform/pq.hpp): SOCI's prepared rowsets cost three round trips
 // (prepare, execute, deallocate) where a statement prepared once per connection costs one. Cart and line
-// columns come back as text in one fixed layout (kCartColumns), read by read_cart().
+// columns come back as text in one fixed layout (the cart, then a line from kLineColumn on), read by
+// read_cart(). The autocommit statements go through pq::query: on an I/O thread, that thread's own
+// pipelined connection, without a worker-thread hop.
 //
 // Timestamps are formatted 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"': the quoted colons print the same as bare
 // ones, and keep the statements usable verbatim in pgbench scripts (bench/pgbench/cart_*.sql), where :MI
@@ -13,6 +15,7 @@
 namespace bazaar::cart::repo {
 
 namespace pq = platform::pq;
+namespace asio = boost::asio;
 
 namespace {
 
@@ -47,8 +50,8 @@ std::optional<std::string> first_text(const pq::Result& r) {
 
 }  // namespace
 
-CartRow insert_cart(soci::session& s, const std::string& id, const std::optional<std::string>& user_id,
-                    const std::string& currency) {
+asio::awaitable<CartRow> insert_cart(platform::Database& db, const std::string& id,
+                                     const std::optional<std::string>& user_id, const std::string& currency) {
   static constexpr pq::Prepared kSql{"cart_insert_v1", R"sql(
       INSERT INTO cart.carts (id, user_id, currency) VALUES ($1::uuid, $2::uuid, $3)
       RETURNING id::text, user_id::text, status, order_id::text, currency,
@@ -57,10 +60,10 @@ CartRow insert_cart(soci::session& s, const std::string& id, const std::optional
   params.add(id);
   params.add(user_id);
   params.add(currency);
-  return cart_of_row(pq::exec_prepared(s, kSql, params), 0);
+  co_return cart_of_row(co_await pq::query(db, kSql, std::move(params)), 0);
 }
 
-std::optional<CartRow> find_cart(soci::session& s, const std::string& cart_id) {
+asio::awaitable<std::optional<CartRow>> find_cart(platform::Database& db, const std::string& cart_id) {
   static constexpr pq::Prepared kSql{"cart_find_v1", R"sql(
       SELECT c.id::text, c.user_id::text, c.status, c.order_id::text, c.currency,
              to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'),
@@ -70,10 +73,10 @@ std::optional<CartRow> find_cart(soci::session& s, const std::string& cart_id) {
       ORDER BY i.created_at, i.id)sql"};
   pq::Params params;
   params.add(cart_id);
-  return read_cart(pq::exec_prepared(s, kSql, params));
+  co_return read_cart(co_await pq::query(db, kSql, std::move(params)));
 }
 
-std::optional<CartRow> find_open_cart(soci::session& s, const std::string& user_id) {
+asio::awaitable<std::optional<CartRow>> find_open_cart(platform::Database& db, const std::string& user_id) {
   static constexpr pq::Prepared kSql{"cart_find_open_v1", R"sql(
       SELECT c.id::text, c.user_id::text, c.status, c.order_id::text, c.currency,
              to_char(c.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"'),
@@ -83,10 +86,11 @@ std::optional<CartRow> find_open_cart(soci::session& s, const std::string& user_
       ORDER BY i.created_at, i.id)sql"};
   pq::Params params;
   params.add(user_id);
-  return read_cart(pq::exec_prepared(s, kSql, params));
+  co_return read_cart(co_await pq::query(db, kSql, std::move(params)));
 }
 
-std::optional<CartRow> add_quantity(soci::session& s, const std::string& cart_id, const domain::StoredLine& line) {
+asio::awaitable<std::optional<CartRow>> add_quantity(platform::Database& db, const std::string& cart_id,
+                                                     const domain::StoredLine& line) {
   // One statement: the cart must be open (and is touched; its row lock orders concurrent adds), the line is
   // inserted or increased atomically, and the cart comes back with its lines. The lines other than the one
   // added are read from the statement's snapshot, which data-modifying CTEs cannot see into: hence the
@@ -126,7 +130,7 @@ std::optional<CartRow> add_quantity(soci::session& s, const std::string& cart_id
   params.add(std::int64_t{line.quantity});
   params.add(line.unit_price);
   params.add(std::int64_t{domain::kMaxQuantity});
-  return read_cart(pq::exec_prepared(s, kSql, params));
+  co_return read_cart(co_await pq::query(db, kSql, std::move(params)));
 }
 
 void put_line(soci::session& s, const std::string& cart_id, const domain::StoredLine& line) {
@@ -147,8 +151,8 @@ void put_line(soci::session& s, const std::string& cart_id, const domain::Stored
   pq::exec_prepared(s, kSql, params);
 }
 
-std::optional<std::string> set_quantity(soci::session& s, const std::string& cart_id, const std::string& item_id,
-                                        int quantity) {
+asio::awaitable<std::optional<std::string>> set_quantity(platform::Database& db, const std::string& cart_id,
+                                                         const std::string& item_id, int quantity) {
   static constexpr pq::Prepared kSql{"cart_set_quantity_v1", R"sql(
       WITH changed AS (
         UPDATE cart.items SET quantity = $3::int, updated_at = now()
@@ -161,10 +165,11 @@ std::optional<std::string> set_quantity(soci::session& s, const std::string& car
   params.add(cart_id);
   params.add(item_id);
   params.add(std::int64_t{quantity});
-  return first_text(pq::exec_prepared(s, kSql, params));
+  co_return first_text(co_await pq::query(db, kSql, std::move(params)));
 }
 
-std::optional<std::string> delete_item(soci::session& s, const std::string& cart_id, const std::string& item_id) {
+asio::awaitable<std::optional<std::string>> delete_item(platform::Database& db, const std::string& cart_id,
+                                                        const std::string& item_id) {
   static constexpr pq::Prepared kSql{"cart_delete_item_v1", R"sql(
       WITH gone AS (
         DELETE FROM cart.items WHERE id = $2::uuid AND cart_id = $1::uuid
@@ -175,7 +180,7 @@ std::optional<std::string> delete_item(soci::session& s, const std::string& cart
   pq::Params params;
   params.add(cart_id);
   params.add(item_id);
-  return first_text(pq::exec_prepared(s, kSql, params));
+  co_return first_text(co_await pq::query(db, kSql, std::move(params)));
 }
 
 void touch(soci::session& s, const std::string& cart_id) {
@@ -184,15 +189,15 @@ void touch(soci::session& s, const std::string& cart_id) {
   pq::exec(s, R"sql(UPDATE cart.carts SET updated_at = now() WHERE id = $1::uuid)sql", params);
 }
 
-bool assign_owner(soci::session& s, const std::string& cart_id, const std::string& user_id) {
+asio::awaitable<bool> assign_owner(platform::Database& db, const std::string& cart_id, const std::string& user_id) {
   pq::Params params;
   params.add(cart_id);
   params.add(user_id);
-  return pq::exec(s, R"sql(
+  const auto r = co_await pq::query(db, R"sql(
       UPDATE cart.carts SET user_id = $2::uuid, updated_at = now()
       WHERE id = $1::uuid AND user_id IS NULL AND status = 'open')sql",
-                  params)
-             .affected_rows() > 0;
+                                    std::move(params));
+  co_return r.affected_rows() > 0;
 }
 
 void delete_cart(soci::session& s, const std::string& cart_id) {
@@ -201,7 +206,7 @@ void delete_cart(soci::session& s, const std::string& cart_id) {
   pq::exec(s, R"sql(DELETE FROM cart.carts WHERE id = $1::uuid)sql", params);
 }
 
-bool complete(soci::session& s, const std::string& cart_id, const std::string& order_id) {
+asio::awaitable<bool> complete(platform::Database& db, const std::string& cart_id, const std::string& order_id) {
   // Idempotent in one statement: either this call completes the open cart, or the cart's current state
   // says whether this order completed it before.
   static constexpr pq::Prepared kSql{"cart_complete_v1", R"sql(
@@ -216,8 +221,8 @@ bool complete(soci::session& s, const std::string& cart_id, const std::string& o
   pq::Params params;
   params.add(cart_id);
   params.add(order_id);
-  auto r = pq::exec_prepared(s, kSql, params);
-  return r.rows() > 0 && r.text(0, 0) == "completed" && !r.is_null(0, 1) && r.text(0, 1) == order_id;
+  const auto r = co_await pq::query(db, kSql, std::move(params));
+  co_return r.rows() > 0 && r.text(0, 0) == "completed" && !r.is_null(0, 1) && r.text(0, 1) == order_id;
 }
 
 long long abandon_stale(soci::session& s, long long older_than_seconds) {

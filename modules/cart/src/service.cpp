@@ -25,7 +25,7 @@ Service::Service(platform::ModuleContext& ctx, catalog::Queries& catalog, Settin
     : ctx_(ctx), catalog_(catalog), settings_(std::move(settings)) {}
 
 asio::awaitable<Result<repo::CartRow>> Service::load(const std::string& cart_id, const Caller& caller) {
-  auto cart = co_await ctx_.db().run([&](soci::session& s) { return repo::find_cart(s, cart_id); });
+  auto cart = co_await repo::find_cart(ctx_.db(), cart_id);
   if (!cart) co_return cart_not_found();
   if (cart->user_id && (!caller || *caller != *cart->user_id)) co_return cart_not_found();
   co_return std::move(*cart);
@@ -50,7 +50,7 @@ asio::awaitable<CartView> Service::view(repo::CartRow cart) {
 }
 
 asio::awaitable<std::optional<repo::CartRow>> Service::open_cart_of(const std::string& user_id) {
-  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::find_open_cart(s, user_id); });
+  co_return co_await repo::find_open_cart(ctx_.db(), user_id);
 }
 
 asio::awaitable<Result<std::pair<CartView, bool>>> Service::create(Caller caller) {
@@ -60,7 +60,7 @@ asio::awaitable<Result<std::pair<CartView, bool>>> Service::create(Caller caller
   const std::string id = platform::new_uuid_v7();
   std::optional<repo::CartRow> created;
   try {
-    created = co_await ctx_.db().run([&](soci::session& s) { return repo::insert_cart(s, id, caller, settings_.currency); });
+    created = co_await repo::insert_cart(ctx_.db(), id, caller, settings_.currency);
   } catch (const std::exception& e) {
     // A concurrent create for the same customer won the one-open-cart index: return that cart.
     if (!caller || !platform::is_unique_violation(e)) throw;
@@ -107,7 +107,7 @@ asio::awaitable<Result<CartView>> Service::add_item(std::string cart_id, Caller 
   }
   const domain::StoredLine line{{}, variant_id, snap->second.product_id, snap->second.sku, snap->second.title, quantity,
                                 snap->second.price.amount};
-  auto added = co_await ctx_.db().run([&](soci::session& s) { return repo::add_quantity(s, cart_id, line); });
+  auto added = co_await repo::add_quantity(ctx_.db(), cart_id, line);
   if (!added) co_return Error::conflict("cart_changed", "The cart changed at the same time; try again.");
   co_await complete_snapshots(added->lines, cart->lines, snaps);
   auto priced = domain::price(added->lines, snaps);
@@ -144,8 +144,7 @@ asio::awaitable<Result<CartView>> Service::set_quantity(std::string cart_id, Cal
   if (quantity > line->quantity && quantity > snap->second.available) {
     co_return insufficient_stock(line->title, snap->second.available);
   }
-  auto updated_at = co_await ctx_.db().run(
-      [&](soci::session& s) { return repo::set_quantity(s, cart_id, item_id, quantity); });
+  auto updated_at = co_await repo::set_quantity(ctx_.db(), cart_id, item_id, quantity);
   if (!updated_at) co_return Error::not_found("The cart has no such item.");  // removed meanwhile
   cart->updated_at = std::move(*updated_at);
   line->quantity = quantity;
@@ -157,8 +156,7 @@ asio::awaitable<Result<CartView>> Service::remove_item(std::string cart_id, Call
   auto cart = co_await load(cart_id, caller);
   if (!cart) co_return cart.error();
   if (cart->status != "open") co_return cart_not_open(cart->status);
-  const auto touched =
-      co_await ctx_.db().run([&](soci::session& s) { return repo::delete_item(s, cart_id, item_id); });
+  const auto touched = co_await repo::delete_item(ctx_.db(), cart_id, item_id);
   if (!touched) co_return Error::not_found("The cart has no such item.");
   cart->updated_at = *touched;  // the response shows the cart as it now is
   std::erase_if(cart->lines, [&](const auto& l) { return l.id == item_id; });
@@ -166,7 +164,7 @@ asio::awaitable<Result<CartView>> Service::remove_item(std::string cart_id, Call
 }
 
 asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::string user_id) {
-  auto guest = co_await ctx_.db().run([&](soci::session& s) { return repo::find_cart(s, cart_id); });
+  auto guest = co_await repo::find_cart(ctx_.db(), cart_id);
   if (!guest) co_return cart_not_found();
   if (guest->user_id) {
     if (*guest->user_id != user_id) co_return cart_not_found();
@@ -178,7 +176,7 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
   if (!target) {
     bool assigned = false;
     try {
-      assigned = co_await ctx_.db().run([&](soci::session& s) { return repo::assign_owner(s, cart_id, user_id); });
+      assigned = co_await repo::assign_owner(ctx_.db(), cart_id, user_id);
     } catch (const std::exception& e) {
       if (!platform::is_unique_violation(e)) throw;  // an open cart appeared meanwhile: merge below
     }
@@ -244,6 +242,8 @@ asio::awaitable<Result<CartView>> Service::claim(std::string cart_id, std::strin
 
 asio::awaitable<long long> Service::abandon_stale() {
   const auto seconds = settings_.abandon_after.count();
+  // On the worker pool: a sweep can take a while, and on an I/O thread's shared, pipelined connection it
+  // would hold up every request queued behind it there.
   co_return co_await ctx_.db().run([&](soci::session& s) { return repo::abandon_stale(s, seconds); });
 }
 
@@ -259,7 +259,7 @@ asio::awaitable<Result<CheckoutCart>> Service::snapshot(std::string cart_id, std
 }
 
 asio::awaitable<bool> Service::complete(std::string cart_id, std::string order_id) {
-  co_return co_await ctx_.db().run([&](soci::session& s) { return repo::complete(s, cart_id, order_id); });
+  co_return co_await repo::complete(ctx_.db(), cart_id, order_id);
 }
 
 }  // namespace bazaar::cart
