@@ -23,6 +23,9 @@ using testing::new_product;
 namespace {
 
 constexpr std::uint64_t kAddBudget = 5;  // issue 5, the price look-up included
+// What an add takes as built (read the cart, price look-up, add returning the cart): a regression to 4 or
+// 5 would still be within the issue's budget, so it is held here.
+constexpr std::uint64_t kAddAsBuilt = 3;
 
 // The cart facade the orders module is given, as the composition root wired it.
 cart::Checkout& checkout_of(TestApp& app) {
@@ -51,6 +54,8 @@ TEST_SUITE("db.cart") {
     INFO("round trips: to an existing line ", to_existing, ", a new line ", new_line);
     CHECK(to_existing <= kAddBudget);
     CHECK(new_line <= kAddBudget);
+    CHECK(to_existing <= kAddAsBuilt);
+    CHECK(new_line <= kAddAsBuilt);
     REQUIRE_MESSAGE(more.status == 200, more.body);
     REQUIRE_MESSAGE(fresh.status == 200, fresh.body);
     // The one statement that adds also returns the cart as it now is: both lines, priced, nothing stale.

@@ -2,6 +2,7 @@
 // thread): they serve statements without the worker pool, many requests' statements share one
 // connection in pipeline mode and each gets its own result or error, a statement timeout is a 503 that
 // leaves the connection usable, and a connection the server drops (busy or idle) is replaced.
+#include "support/async.hpp"
 #include "support/platform_app.hpp"
 #include "support/test_env.hpp"
 
@@ -81,6 +82,17 @@ double metric(testing::PlatformApp& app, const std::string& name) {
   REQUIRE(at != std::string::npos);
   return std::stod(text.substr(at + name.size() + 2));
 }
+
+// Sets pq::replan_after for one test.
+struct ReplanAfter {
+  std::chrono::milliseconds before = pq::replan_after();
+  explicit ReplanAfter(std::chrono::milliseconds interval) { pq::set_replan_after(interval); }
+  ~ReplanAfter() { pq::set_replan_after(before); }
+};
+
+// When this statement was prepared on the connection that runs it.
+constexpr pq::Prepared kPreparedAt{"test_replan_prepared_at_v1",
+                                   "SELECT prepare_time::text FROM pg_prepared_statements WHERE name = 'test_replan_prepared_at_v1'"};
 
 template <class Pred>
 bool eventually(Pred pred) {  // a bounded poll (5 s), never a fixed sleep
@@ -248,5 +260,27 @@ TEST_SUITE("db.platform") {
     for (int i = 0; i < 5; ++i) CHECK(async_error(app, kDoubleAndPid, int_param(i)) == std::nullopt);
     REQUIRE(eventually([&] { return metric(app, "bazaar_db_async_connections") == 2; }));
     CHECK(async_backend_pid(app) != pid);
+  }
+
+  TEST_CASE("async connections: prepared statements are prepared afresh after pq::replan_after, and keep answering") {
+    auto config = testing::test_config();
+    config.set("database.pool_size", 1);  // the pool's statements all land on one connection
+    testing::PlatformApp app(config);
+    auto& db = app.platform().db();
+    auto prepared_at = [&]() -> asio::awaitable<std::string> { co_return (co_await pq::query(db, kPreparedAt)).string(0, 0); };
+    const std::function<std::string()> on_thread = [&] { return on_io<std::string>(app, prepared_at); };
+    const std::function<std::string()> on_pool = [&] { return testing::run_awaitable(prepared_at()); };
+    for (const auto* run : {&on_thread, &on_pool}) {
+      CAPTURE((run == &on_thread ? "an I/O thread's connection" : "the pool"));
+      {
+        ReplanAfter never(std::chrono::hours(1));
+        const auto first = (*run)();
+        CHECK((*run)() == first);  // kept
+      }
+      ReplanAfter always(std::chrono::milliseconds(0));
+      const auto first = (*run)();
+      const auto second = (*run)();
+      CHECK(second > first);  // prepared again, and it still answers
+    }
   }
 }

@@ -8,6 +8,7 @@
 // mapping (is_unique_violation, statement timeouts, lost connections) applies unchanged.
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -119,6 +120,13 @@ boost::asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch);
 boost::asio::awaitable<Result> query(Database& db, const Prepared& statement, Params params = {});
 // The same for SQL that is not worth preparing (rare or built per call): planned for its actual values.
 boost::asio::awaitable<Result> query(Database& db, std::string sql, Params params = {});
+
+// How long a connection keeps its prepared statements (and their cached plans) before preparing them
+// afresh: PostgreSQL keeps a generic plan made for the table sizes of a statement's first executions until
+// the table's statistics change, so a table that was empty then and fills up fast (a new shop's orders, a
+// queue) would be read with sequential scans until autovacuum's next ANALYZE. 15 s by default; process-wide.
+void set_replan_after(std::chrono::milliseconds interval);
+std::chrono::milliseconds replan_after();
 
 // Whether `e` is platform.expect(...) failing: a batch's precondition did not hold.
 bool is_expectation_failure(const std::exception& e);

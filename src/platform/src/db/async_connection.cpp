@@ -105,6 +105,17 @@ void AsyncConnection::submit(const std::vector<Pipeline::Step>& steps, BatchHand
   Pending p{std::move(handler), {}, {}, nullptr};
   p.results.reserve(steps.size());
   bool sent = true;
+  // Prepared afresh every pq::replan_after() (see there why). Statements still queued before the
+  // DEALLOCATE run first: the pipeline keeps order.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - planned_at_ >= replan_after()) {
+    planned_at_ = now;
+    if (!prepared_.empty()) {
+      prepared_.clear();
+      sent = PQsendQueryParams(conn_, "DEALLOCATE ALL", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      p.commands.push_back({-1, nullptr});
+    }
+  }
   for (std::size_t i = 0; i < steps.size() && sent; ++i) {
     const auto& step = steps[i];
     const auto values = step.params.pointers();

@@ -90,6 +90,7 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   AsyncCounters& counters_;
   std::deque<Pending> pending_;
   std::unordered_set<std::string> prepared_;
+  std::chrono::steady_clock::time_point planned_at_ = std::chrono::steady_clock::now();
   bool waiting_writable_ = false;
 };
 

@@ -11,7 +11,9 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +21,13 @@
 namespace bazaar::platform::pq {
 
 namespace asio = boost::asio;
+
+namespace {
+std::atomic<std::int64_t> replan_after_ms{15'000};
+}  // namespace
+
+void set_replan_after(std::chrono::milliseconds interval) { replan_after_ms = interval.count(); }
+std::chrono::milliseconds replan_after() { return std::chrono::milliseconds(replan_after_ms.load(std::memory_order_relaxed)); }
 
 namespace detail {
 
@@ -67,6 +76,7 @@ Result checked(PGconn* conn, PGresult* r) {
 struct PreparedOnConnection {
   int backend_pid = 0;
   std::unordered_set<std::string> names;
+  std::chrono::steady_clock::time_point planned_at = std::chrono::steady_clock::now();
 };
 thread_local std::unordered_map<PGconn*, PreparedOnConnection> prepared_registry;
 
@@ -81,6 +91,26 @@ std::unordered_set<std::string>& prepared_names(PGconn* conn) {
     entry.names.clear();
   }
   return entry.names;
+}
+
+// A prepared statement keeps the generic plan made for the table sizes of its first executions until the
+// table's statistics change, so a table that was empty then and fills up fast would be read with
+// sequential scans until autovacuum's next ANALYZE. Like the I/O threads' connections
+// (AsyncConnection::submit), a pooled connection prepares its statements afresh now and then: one
+// round trip, outside transactions only. Only this registry's names: SOCI's own statements stay.
+void replan_if_due(PGconn* conn) {
+  auto& entry = prepared_registry[conn];
+  const auto now = std::chrono::steady_clock::now();
+  if (now - entry.planned_at < replan_after() || PQtransactionStatus(conn) != PQTRANS_IDLE) return;
+  entry.planned_at = now;
+  if (prepared_names(conn).empty()) return;
+  std::string sql;
+  for (const auto& name : entry.names) sql += "DEALLOCATE \"" + name + "\";";
+  entry.names.clear();
+  PGresult* r = PQexec(conn, sql.c_str());
+  const bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  if (!ok) raise(conn, nullptr);
 }
 
 void prepare(PGconn* conn, const Prepared& st, int n_params) {
@@ -162,6 +192,7 @@ Result exec(soci::session& s, std::string_view sql, const Params& params) {
 
 Result exec_prepared(soci::session& s, const Prepared& statement, const Params& params) {
   PGconn* conn = connection_of(s);
+  replan_if_due(conn);
   const auto values = params.pointers();
   const int n = static_cast<int>(values.size());
   if (!prepared_names(conn).contains(statement.name)) prepare(conn, statement, n);
@@ -220,6 +251,7 @@ PGresult* next_result(PGconn* conn) {
 std::vector<Result> Pipeline::run(soci::session& s) const {
   PGconn* conn = connection_of(s);
   if (PQtransactionStatus(conn) != PQTRANS_IDLE) throw std::logic_error("pq::Pipeline::run inside a transaction");
+  replan_if_due(conn);
   // Statements this connection has not prepared yet are prepared first (once per connection, like exec_prepared).
   for (const auto& step : steps_) {
     if (step.prepared && !prepared_names(conn).contains(step.prepared->name)) {
