@@ -2,6 +2,7 @@
 // thread): they serve statements without the worker pool, many requests' statements share one
 // connection in pipeline mode and each gets its own result or error, a statement timeout is a 503 that
 // leaves the connection usable, and a connection the server drops (busy or idle) is replaced.
+#include "support/eventually.hpp"
 #include "support/async.hpp"
 #include "support/platform_app.hpp"
 #include "support/test_env.hpp"
@@ -94,15 +95,7 @@ struct ReplanAfter {
 constexpr pq::Prepared kPreparedAt{"test_replan_prepared_at_v1",
                                    "SELECT prepare_time::text FROM pg_prepared_statements WHERE name = 'test_replan_prepared_at_v1'"};
 
-template <class Pred>
-bool eventually(Pred pred) {  // a bounded poll (5 s), never a fixed sleep
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using testing::eventually;
 
 void terminate_backend(testing::PlatformApp& app, int pid) {
   int terminated = 0;  // waits (up to 5 s) until the backend has gone

@@ -1,6 +1,7 @@
 // The database pool against the real PostgreSQL: transactions and their after-commit hooks, the coroutine
 // interface, SQLSTATE helpers, retried serialization failures, statement timeouts, back-pressure (503
 // instead of an unbounded queue) and reconnecting after the server dropped a connection.
+#include "support/eventually.hpp"
 #include "support/async.hpp"
 #include "support/test_env.hpp"
 
@@ -108,15 +109,7 @@ struct OnExit {
   ~OnExit() { fn(); }
 };
 
-template <class Pred>
-bool eventually(Pred pred) {  // a bounded poll (5 s), never a fixed sleep
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::yield();
-  }
-  return true;
-}
+using testing::eventually;
 
 }  // namespace
 

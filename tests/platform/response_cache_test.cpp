@@ -1,6 +1,7 @@
 // The response cache: hits share one body, entries expire, invalidation drops everything and refuses
 // values loaded before it, memory stays within its byte budget, and with Redis invalidations travel
 // between instances (and an absent Redis changes nothing locally).
+#include "support/eventually.hpp"
 #include "support/test_env.hpp"
 
 #include <platform/metrics.hpp>
@@ -31,15 +32,7 @@ ResponseCacheOptions options(std::chrono::milliseconds ttl = std::chrono::second
   return o;
 }
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
+using testing::eventually;
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // Graceful shutdown: stop accepting, let the request in flight finish and get its response, close idle
 // connections at once, and cut off what outlives the grace period.
+#include "support/eventually.hpp"
 #include "support/platform_app.hpp"
 #include "support/raw_connection.hpp"
 #include "support/test_env.hpp"
@@ -17,15 +18,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);  // polling interval of a bounded loop
-  }
-  return true;
-}
+using testing::eventually;
 
 std::unique_ptr<testing::PlatformApp> start(std::shared_ptr<testing::Gate> gate, int grace_ms = 5000) {
   auto cfg = testing::test_config();

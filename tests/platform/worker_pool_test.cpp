@@ -1,6 +1,8 @@
 // The bounded pool that runs blocking work (SOCI, hiredis, Argon2) off the I/O threads: results and
 // exceptions come back to the awaiting coroutine, and overload turns into 503 `unavailable` instead of
 // an ever-growing queue.
+#include "support/eventually.hpp"
+
 #include <platform/blocking.hpp>
 #include <support/async.hpp>
 
@@ -35,16 +37,7 @@ WorkerPoolOptions options(std::size_t threads, std::size_t max_queue = 1024,
   return o;
 }
 
-// Polls `condition` for at most 5 s (a bounded loop, not a sleep standing in for synchronisation).
-template <class F>
-bool eventually(F condition) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using bazaar::testing::eventually;
 
 // A job that blocks a worker until the test opens it; opens itself when the test leaves its scope.
 class Blocker {
