@@ -264,8 +264,6 @@ Lane::Lane(asio::io_context& io, std::size_t size, std::string conninfo, std::ch
       connecting_(size, false),
       retry_at_(size) {}
 
-Lane::~Lane() = default;
-
 AsyncConnection* Lane::pick() {
   AsyncConnection* best = nullptr;
   for (std::size_t i = 0; i < slots_.size(); ++i) {

@@ -99,7 +99,6 @@ class Lane {
  public:
   Lane(boost::asio::io_context& io, std::size_t size, std::string conninfo, std::chrono::milliseconds statement_timeout,
        WorkerPool& connect_pool, AsyncCounters& counters);
-  ~Lane();
   boost::asio::io_context& io() { return io_; }
   // The usable connection with the fewest batches in flight, or nullptr. Starts reconnecting empty slots
   // (in the background, on the worker pool; at most once a second per slot).

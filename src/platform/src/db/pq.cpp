@@ -80,7 +80,7 @@ struct PreparedOnConnection {
 };
 thread_local std::unordered_map<PGconn*, PreparedOnConnection> prepared_registry;
 
-std::unordered_set<std::string>& prepared_names(PGconn* conn) {
+PreparedOnConnection& registry_entry(PGconn* conn) {
   // Entries of closed connections are never looked up again; a reconnecting pool must not grow this
   // forever. Forgetting is harmless: preparing a known name again is tolerated below.
   if (prepared_registry.size() > 64 && !prepared_registry.contains(conn)) prepared_registry.clear();
@@ -90,8 +90,10 @@ std::unordered_set<std::string>& prepared_names(PGconn* conn) {
     entry.backend_pid = pid;
     entry.names.clear();
   }
-  return entry.names;
+  return entry;
 }
+
+std::unordered_set<std::string>& prepared_names(PGconn* conn) { return registry_entry(conn).names; }
 
 // A prepared statement keeps the generic plan made for the table sizes of its first executions until the
 // table's statistics change, so a table that was empty then and fills up fast would be read with
@@ -99,11 +101,11 @@ std::unordered_set<std::string>& prepared_names(PGconn* conn) {
 // (AsyncConnection::submit), a pooled connection prepares its statements afresh now and then: one
 // round trip, outside transactions only. Only this registry's names: SOCI's own statements stay.
 void replan_if_due(PGconn* conn) {
-  auto& entry = prepared_registry[conn];
+  auto& entry = registry_entry(conn);
   const auto now = std::chrono::steady_clock::now();
   if (now - entry.planned_at < replan_after() || PQtransactionStatus(conn) != PQTRANS_IDLE) return;
   entry.planned_at = now;
-  if (prepared_names(conn).empty()) return;
+  if (entry.names.empty()) return;
   std::string sql;
   for (const auto& name : entry.names) sql += "DEALLOCATE \"" + name + "\";";
   entry.names.clear();
@@ -305,22 +307,27 @@ asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch) {
   co_return results;
 }
 
-asio::awaitable<Result> query(Database& db, const Prepared& statement, Params params) {
+namespace {
+
+// One statement: on the I/O thread's connection when it has one, else on the pool.
+asio::awaitable<Result> query_step(Database& db, Pipeline::Step step) {
   if (auto* connection = db.async_connection(co_await asio::this_coro::executor)) {
-    const std::vector<Pipeline::Step> steps{{&statement, {}, std::move(params)}};
-    auto results = co_await detail::submit(*connection, steps);
-    co_return std::move(results.front());
+    const std::vector<Pipeline::Step> steps{std::move(step)};
+    co_return std::move((co_await detail::submit(*connection, steps)).front());
   }
-  co_return co_await db.run([&](soci::session& s) { return exec_prepared(s, statement, params); });
+  co_return co_await db.run([&](soci::session& s) {
+    return step.prepared ? exec_prepared(s, *step.prepared, step.params) : exec(s, step.sql, step.params);
+  });
+}
+
+}  // namespace
+
+asio::awaitable<Result> query(Database& db, const Prepared& statement, Params params) {
+  return query_step(db, {&statement, {}, std::move(params)});
 }
 
 asio::awaitable<Result> query(Database& db, std::string sql, Params params) {
-  if (auto* connection = db.async_connection(co_await asio::this_coro::executor)) {
-    const std::vector<Pipeline::Step> steps{{nullptr, std::move(sql), std::move(params)}};
-    auto results = co_await detail::submit(*connection, steps);
-    co_return std::move(results.front());
-  }
-  co_return co_await db.run([&](soci::session& s) { return exec(s, sql, params); });
+  return query_step(db, {nullptr, std::move(sql), std::move(params)});
 }
 
 bool is_expectation_failure(const std::exception& e) { return sqlstate_of(e) == "BZ001"; }

@@ -125,6 +125,12 @@ constexpr pq::Prepared kDelivered{"platform_outbox_delivered_v2", R"sql(
                                attempts = attempts + 1
     WHERE id = ANY($1::uuid[]))sql"};
 
+void close_delivered(soci::session& s, const std::vector<std::string>& event_ids) {
+  pq::Params params;
+  params.add(pq::array_literal(event_ids));
+  pq::exec_prepared(s, kDelivered, params);
+}
+
 }  // namespace
 
 asio::awaitable<std::vector<Dispatcher::Claimed>> Dispatcher::claim() {
@@ -170,11 +176,7 @@ asio::awaitable<std::size_t> Dispatcher::dispatch_once() {
     if (co_await deliver(c)) delivered.push_back(c.event.id);
   }
   if (!delivered.empty()) {
-    co_await db_.run([&](soci::session& s) {
-      pq::Params params;
-      params.add(pq::array_literal(delivered));
-      pq::exec_prepared(s, kDelivered, params);
-    });
+    co_await db_.run([&](soci::session& s) { close_delivered(s, delivered); });
     delivered_.inc(delivered.size());
   }
   co_return claimed.size();
@@ -215,9 +217,7 @@ asio::awaitable<bool> Dispatcher::deliver_together(const std::vector<Claimed>& c
       for (const auto& pair : pairs) {
         if (fresh.contains({pair.subscription->subscriber, pair.event->id})) pair.subscription->handler(tx, *pair.event);
       }
-      pq::Params ids;
-      ids.add(pq::array_literal(event_ids));
-      pq::exec_prepared(tx.sql(), kDelivered, ids);
+      close_delivered(tx.sql(), event_ids);
     });
   } catch (const std::exception& e) {
     log::debug("event batch failed as a whole; delivering its events one by one", {{"error", e.what()}});
