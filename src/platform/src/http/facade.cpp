@@ -3,6 +3,8 @@
 
 #include <boost/url/parse_query.hpp>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <strings.h>
@@ -41,26 +43,46 @@ Method method_from_string(std::string_view s) {
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
-  for (const auto& [k, v] : items_) {
-    if (iequals(k, name)) return std::string_view(v);
+  for (const auto& e : entries_) {
+    if (iequals(name_of(e), name)) return value_of(e);
   }
   return std::nullopt;
 }
 
-void Headers::set(std::string name, std::string value) {
-  for (auto& [k, v] : items_) {
-    if (iequals(k, name)) {
-      v = std::move(value);
-      return;
-    }
+Headers::Entry* Headers::find(std::string_view name) {
+  for (auto& e : entries_) {
+    if (iequals(name_of(e), name)) return &e;
   }
-  items_.emplace_back(std::move(name), std::move(value));
+  return nullptr;
 }
 
-void Headers::add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+void Headers::set(std::string_view name, std::string_view value) {
+  Entry* e = find(name);
+  if (!e) return add(name, value);
+  if (value.size() <= e->value_size) {  // in place; a longer value goes to the end (the old bytes stay unused)
+    text_.replace(e->value_at, value.size(), value);
+  } else {
+    e->value_at = static_cast<std::uint32_t>(text_.size());
+    text_.append(value);
+  }
+  e->value_size = static_cast<std::uint32_t>(value.size());
+}
+
+void Headers::add(std::string_view name, std::string_view value) {
+  if (text_.capacity() == 0) text_.reserve(256);
+  Entry e{};
+  e.name_at = static_cast<std::uint32_t>(text_.size());
+  e.name_size = static_cast<std::uint32_t>(name.size());
+  text_.append(name);
+  e.value_at = static_cast<std::uint32_t>(text_.size());
+  e.value_size = static_cast<std::uint32_t>(value.size());
+  text_.append(value);
+  entries_.push_back(e);
+}
 
 void Headers::remove(std::string_view name) {
-  std::erase_if(items_, [&](const auto& kv) { return iequals(kv.first, name); });
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return iequals(name_of(e), name); }),
+                 entries_.end());
 }
 
 std::string_view Request::param(std::string_view name) const {

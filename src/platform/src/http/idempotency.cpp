@@ -103,9 +103,8 @@ boost::asio::awaitable<void> release(Database& db, const std::string& scope, con
 }  // namespace
 
 boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, const http::Next& next) {
-  const bool applies = rq.method == http::Method::post || rq.method == http::Method::patch || rq.method == http::Method::del;
+  if (!applies(rq)) co_return co_await next(rq);
   auto key_header = rq.header("Idempotency-Key");
-  if (!applies || !key_header) co_return co_await next(rq);
   const std::string key(*key_header);
   if (!valid_key(key)) {
     co_return http::problem(Error::validation("Idempotency-Key", "must be 1 to 255 printable ASCII characters"), rq);

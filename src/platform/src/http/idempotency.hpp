@@ -12,7 +12,12 @@ class IdempotencyStore {
  public:
   explicit IdempotencyStore(Database& db) : db_(db) {}
 
-  // Wraps `next` for POST/PATCH/DELETE requests that carry an Idempotency-Key.
+  // Whether `handle` has anything to do: a POST/PATCH/DELETE that carries an Idempotency-Key.
+  static bool applies(const http::Request& rq) {
+    const bool unsafe = rq.method == http::Method::post || rq.method == http::Method::patch || rq.method == http::Method::del;
+    return unsafe && rq.header("Idempotency-Key");
+  }
+  // Wraps `next` for the requests it applies to.
   boost::asio::awaitable<http::Reply> handle(http::Request& rq, const http::Next& next);
   boost::asio::awaitable<void> purge_expired();
 

@@ -1,5 +1,5 @@
 #pragma once
-// The middleware chain every request passes, outermost first:
+// What every request passes, outermost first:
 //   request context (request id, access log, metrics, security headers, exception → problem)
 //   → CORS → per-IP rate limit → routing (404/405/OPTIONS, admin listener split) → authentication
 //   → authorization → idempotency → the route's handler.
@@ -11,6 +11,7 @@
 #include <platform/module.hpp>
 #include <platform/security.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,15 @@ class Pipeline {
   boost::asio::awaitable<http::Reply> operator()(http::Request& rq) const;
 
  private:
-  boost::asio::awaitable<http::Reply> run_from(std::size_t index, http::Request& rq) const;
+  boost::asio::awaitable<http::Reply> dispatch(http::Request& rq) const;
+  boost::asio::awaitable<http::Reply> guarded(http::Request& rq) const;
+  // The steps that never wait: a reply when they refuse the request, nullopt to go on.
+  std::optional<http::Reply> route(http::Request& rq) const;
+  std::optional<http::Reply> authenticate(http::Request& rq) const;
+  std::optional<http::Reply> authorize(const http::Request& rq) const;
 
   PipelineOptions options_;
   PipelineDeps deps_;
-  std::vector<http::Middleware> chain_;
 };
 
 }  // namespace bazaar::platform

@@ -15,12 +15,16 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
+#include <iterator>
 #include <mutex>
 #include <unordered_map>
 
@@ -56,9 +60,85 @@ asio::ssl::context make_tls_context(const std::string& cert_file, const std::str
   return ctx;
 }
 
-bool is_image_upload(const bhttp::request_parser<bhttp::string_body>& parser) {
-  auto type = parser.get()[bhttp::field::content_type];
-  return type.size() >= 6 && beast::iequals(type.substr(0, 6), "image/");
+// Parses a request straight into http::Request. Beast's own message type would store every field as an
+// allocation of its own, only for us to copy them once more; here names and values are copied once,
+// into the request's single header buffer. basic_parser still enforces the header and body limits.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit RequestParser(http::Request& rq) : rq_(rq) {}
+  bool head() const { return verb_ == bhttp::verb::head; }
+  unsigned version() const { return version_; }
+
+ private:
+  void on_request_impl(bhttp::verb method, beast::string_view method_string, beast::string_view target, int version,
+                       boost::system::error_code&) override {
+    verb_ = method;
+    version_ = static_cast<unsigned>(version);
+    rq_.method_name.assign(method_string.data(), method_string.size());
+    rq_.method = http::method_from_string(rq_.method_name);
+    rq_.target.assign(target.data(), target.size());
+    const auto q = rq_.target.find('?');
+    rq_.path.assign(rq_.target, 0, q);
+    if (q != std::string::npos) rq_.query.assign(rq_.target, q + 1);
+    rq_.headers.reserve(512);
+  }
+  void on_response_impl(int, beast::string_view, int, boost::system::error_code&) override {}  // requests only
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                     boost::system::error_code&) override {
+    rq_.headers.add(std::string_view(name.data(), name.size()), std::string_view(value.data(), value.size()));
+  }
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, boost::system::error_code&) override {
+    if (length) rq_.body.reserve(static_cast<std::size_t>(*length));  // within the body limit, checked already
+  }
+  std::size_t on_body_impl(beast::string_view body, boost::system::error_code&) override {
+    rq_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, boost::system::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, boost::system::error_code&) override {
+    rq_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+
+  http::Request& rq_;
+  bhttp::verb verb_ = bhttp::verb::unknown;
+  unsigned version_ = 11;
+};
+
+bool is_image_upload(const http::Request& rq) {
+  auto type = rq.header("Content-Type");
+  return type && type->size() >= 6 && beast::iequals(type->substr(0, 6), "image/");
+}
+
+bool is_framing_header(std::string_view name) {  // written by the server itself, from the reply's body
+  return beast::iequals(name, "Content-Length") || beast::iequals(name, "Connection") ||
+         beast::iequals(name, "Transfer-Encoding");
+}
+
+// A header line; CR and LF in a name or value become spaces, so no value can split the response.
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  const auto at = out.size();
+  out.append(name).append(": ").append(value);
+  std::replace_if(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  out.append("\r\n");
+}
+
+// Status line and headers of `reply`, into `out` (a connection reuses one string for all its replies).
+void render_head(std::string& out, unsigned version, bool keep_alive, const http::Reply& reply) {
+  out.clear();
+  const auto status = static_cast<bhttp::status>(reply.status);
+  fmt::format_to(std::back_inserter(out), "HTTP/{}.{} {} {}\r\n", version / 10, version % 10, reply.status,
+                 std::string_view(bhttp::obsolete_reason(status)));
+  reply.headers.for_each([&](std::string_view name, std::string_view value) {
+    if (!is_framing_header(name)) append_field(out, name, value);
+  });
+  const bool bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
+  if (!bodiless) fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", reply.body_view().size());
+  if (!keep_alive && version >= 11) out.append("Connection: close\r\n");
+  if (keep_alive && version < 11) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
 }
 
 std::string client_ip_of(const tcp::socket& socket) {
@@ -224,41 +304,24 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     rq.request_id = http::generate_request_id();
     http::Reply reply = http::problem(error, rq);
     reply.headers.set("X-Request-Id", rq.request_id);
-    reply.headers.set("Connection", "close");
-    co_await write_reply(stream, version, false, false, reply);
+    std::string head_buffer;
+    co_await write_reply(stream, version, false, false, reply, head_buffer);
   }
 
+  // The head and the body go out in one gathered write, without copying the body.
   template <class Stream>
-  asio::awaitable<bool> write_reply(Stream& stream, unsigned version, bool keep_alive, bool head, const http::Reply& reply) {
+  asio::awaitable<bool> write_reply(Stream& stream, unsigned version, bool keep_alive, bool head, const http::Reply& reply,
+                                    std::string& head_buffer) {
     beast::get_lowest_layer(stream).expires_after(options.read_timeout);
-    const auto body = reply.body_view();
-    if (head) {
-      bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(reply.status), version};
-      for (const auto& [k, v] : reply.headers.all()) res.set(k, v);
-      res.keep_alive(keep_alive);
-      res.content_length(body.size());
-      auto [ec, n] = co_await bhttp::async_write(stream, res, kTuple);
-      co_return !ec;
-    }
-    bhttp::response<bhttp::span_body<const char>> res{static_cast<bhttp::status>(reply.status), version};
-    for (const auto& [k, v] : reply.headers.all()) res.set(k, v);
-    res.body() = boost::span<const char>(body.data(), body.size());
-    res.keep_alive(keep_alive);
-    res.prepare_payload();
-    auto [ec, n] = co_await bhttp::async_write(stream, res, kTuple);
+    render_head(head_buffer, version, keep_alive, reply);
+    const auto body = head ? std::string_view() : reply.body_view();
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_buffer), asio::buffer(body.data(), body.size())};
+    auto [ec, n] = co_await asio::async_write(stream, buffers, kTuple);
     co_return !ec;
   }
 
-  http::Request to_request(bhttp::request<bhttp::string_body>&& req, const std::string& ip, const ListenerSpec& spec) {
-    http::Request rq;
-    rq.method_name = std::string(req.method_string());
-    rq.method = http::method_from_string(rq.method_name);
-    rq.target = std::string(req.target());
-    const auto q = rq.target.find('?');
-    rq.path = rq.target.substr(0, q);
-    if (q != std::string::npos) rq.query = rq.target.substr(q + 1);
-    for (const auto& field : req) rq.headers.add(std::string(field.name_string()), std::string(field.value()));
-    rq.body = std::move(req.body());
+  // What the parser cannot know: who sent the request, and on which listener.
+  void complete_request(http::Request& rq, const std::string& ip, const ListenerSpec& spec) const {
     rq.client_ip = ip;
     if (options.trust_forwarded_for) {
       if (auto xff = rq.header("X-Forwarded-For")) {
@@ -270,12 +333,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
     rq.secure = spec.tls;
     rq.admin_listener = spec.admin;
-    return rq;
   }
 
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, const std::string& ip, const ListenerSpec& spec, ConnectionState& state) {
     beast::flat_buffer buffer;
+    std::string head_buffer;  // the replies' status lines and headers
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
       state.idle = true;
@@ -289,7 +352,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       state.idle = false;
 
       // From the first byte on, the whole request must arrive within read_timeout (slowloris).
-      bhttp::request_parser<bhttp::string_body> parser;
+      http::Request rq;
+      RequestParser parser(rq);
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
       parser.body_limit(options.upload_limit);
       lowest.expires_after(options.read_timeout);
@@ -303,25 +367,25 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           // reads the header already.
           co_await write_error(stream, 11, Error::make(Errc::payload_too_large, "payload_too_large",
                                                        fmt::format("The body exceeds {} bytes.",
-                                                                   is_image_upload(parser) ? options.upload_limit
-                                                                                           : options.body_limit)));
+                                                                   is_image_upload(rq) ? options.upload_limit
+                                                                                       : options.body_limit)));
         } else if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream &&
                    hec != asio::error::eof && hec != asio::error::operation_aborted) {
           co_await write_error(stream, 11, Error::bad_request("The request is not valid HTTP/1.1."));
         }
         co_return;
       }
-      const unsigned version = parser.get().version();
-      const std::size_t limit = is_image_upload(parser) ? options.upload_limit : options.body_limit;
+      const unsigned version = parser.version();
+      const std::size_t limit = is_image_upload(rq) ? options.upload_limit : options.body_limit;
       parser.body_limit(limit);
       if (parser.content_length() && *parser.content_length() > limit) {
         co_await write_error(stream, version, Error::make(Errc::payload_too_large, "payload_too_large",
                                                           fmt::format("The body exceeds {} bytes.", limit)));
         co_return;
       }
-      if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
-        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
-        auto [cec, cn] = co_await bhttp::async_write(stream, cont, kTuple);
+      if (auto expect = rq.header("Expect"); expect && beast::iequals(*expect, "100-continue")) {
+        constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
         if (cec) co_return;
       }
       auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
@@ -335,16 +399,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         co_return;
       }
 
-      const bool head = parser.get().method() == bhttp::verb::head;
-      bool keep_alive = parser.get().keep_alive();
-      http::Request rq = to_request(parser.release(), ip, spec);
+      bool keep_alive = parser.keep_alive();
+      complete_request(rq, ip, spec);
       bool written = false;
       {
         // In flight until the reply is written, so that a graceful shutdown waits for the reply too.
         InFlight guard(in_flight);
         http::Reply reply = co_await handle(rq);
         keep_alive = keep_alive && !stopping;
-        written = co_await write_reply(stream, version, keep_alive, head, reply);
+        written = co_await write_reply(stream, version, keep_alive, parser.head(), reply, head_buffer);
       }
       if (!written || !keep_alive) co_return;
     }
