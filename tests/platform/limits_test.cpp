@@ -214,6 +214,41 @@ TEST_SUITE("http") {
     CHECK(old.wait_closed(2s));
   }
 
+  TEST_CASE("http: CR and LF in a header value cannot split the response; the server owns the framing headers") {
+    auto app = start(limits_config());
+    RawConnection c(app->platform_port("http"));
+    // value = "a\r\nSet-Cookie: evil=1\r\n\r\nHTTP/1.1 200 OK", percent-encoded.
+    REQUIRE(c.send("GET /test/reflect?status=200&value=a%0D%0ASet-Cookie:%20evil=1%0D%0A%0D%0AHTTP/1.1%20200%20OK HTTP/1.1\r\n"
+                   "Host: t\r\n\r\n"));
+    auto r = c.read_response();
+    REQUIRE(r.has_value());
+    CHECK(r->status == 200);
+    CHECK_FALSE(r->header("Set-Cookie").has_value());
+    CHECK(r->header("X-Reflected") == "a  Set-Cookie: evil=1    HTTP/1.1 200 OK");
+    CHECK(r->header("Content-Length") == "9");  // the body's length, not the handler's "999"
+    CHECK(r->body == "reflected");
+    CHECK(r->header("Connection") != "close");  // keep-alive is the server's call, not the handler's
+    REQUIRE(c.send("GET /test/reflect?value=x HTTP/1.1\r\nHost: t\r\n\r\n"));
+    auto empty = c.read_response();
+    REQUIRE(empty.has_value());
+    CHECK(empty->status == 204);
+    CHECK_FALSE(empty->header("Content-Length").has_value());  // RFC 9110 §8.6: never on a 204
+    CHECK_FALSE(c.closed());
+  }
+
+  TEST_CASE("http: an HTTP/1.0 client that asks for keep-alive gets it, and the answer says HTTP/1.0") {
+    auto app = start(limits_config());
+    RawConnection c(app->platform_port("http"));
+    for (int i = 0; i < 2; ++i) {
+      REQUIRE(c.send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+      auto r = c.read_response();
+      REQUIRE(r.has_value());
+      CHECK(r->status == 200);
+      CHECK(r->header("Connection") == "keep-alive");
+    }
+    CHECK_FALSE(c.closed());
+  }
+
   TEST_CASE("http: Expect: 100-continue gets an interim response before the body is sent") {
     auto app = start(limits_config());
     RawConnection c(app->platform_port("http"));

@@ -85,6 +85,16 @@ void add_test_routes(platform::Platform& p, std::shared_ptr<Gate> gate) {
   r.get("/test/admin", Access::admin, [](Request&) -> asio::awaitable<Reply> {
     co_return http::json_reply(200, json::object{{"ok", true}});
   });
+  // Reflects ?value= into a response header and sets headers the server writes itself: what a handler
+  // that copies client input into a header (a Location, a filename) could send.
+  r.get("/test/reflect", Access::public_route, [](Request& rq) -> asio::awaitable<Reply> {
+    Reply reply = http::no_content();
+    if (rq.query_param("status") == "200") reply = http::text_reply(200, "reflected");
+    reply.headers.set("X-Reflected", rq.query_param("value").value_or(""));
+    reply.headers.set("Content-Length", "999");
+    reply.headers.set("Connection", "close");
+    co_return reply;
+  });
   r.get("/test/block", Access::public_route, [gate](Request&) -> asio::awaitable<Reply> {
     if (gate) co_await gate->pass();
     co_return http::json_reply(200, json::object{{"released", true}});
