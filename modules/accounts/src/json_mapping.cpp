@@ -28,16 +28,17 @@ void read_required(platform::FieldReader& r, std::string_view key, std::string& 
 }
 }  // namespace
 
-json::object user_json(const repo::UserRow& u) {
-  return {{"id", u.id},
-          {"email", u.email},
-          {"first_name", u.first_name},
-          {"last_name", u.last_name},
-          {"phone", nullable(u.phone)},
-          {"role", u.role},
-          {"status", u.status},
-          {"email_verified", u.email_verified},
-          {"created_at", u.created_at}};
+json::object user_json(const repo::UserRow& u, json::storage_ptr sp) {
+  return json::object({{"id", u.id},
+                       {"email", u.email},
+                       {"first_name", u.first_name},
+                       {"last_name", u.last_name},
+                       {"phone", nullable(u.phone)},
+                       {"role", u.role},
+                       {"status", u.status},
+                       {"email_verified", u.email_verified},
+                       {"created_at", u.created_at}},
+                      std::move(sp));
 }
 
 json::object address_json(const Address& a) {

@@ -7,7 +7,8 @@
 
 namespace bazaar::accounts {
 
-boost::json::object user_json(const repo::UserRow& u);  // never the password hash
+// Never the password hash. `sp`: where the object's memory comes from (e.g. a request-local arena).
+boost::json::object user_json(const repo::UserRow& u, boost::json::storage_ptr sp = {});
 boost::json::object address_json(const Address& a);
 
 // Reads Address fields into `a`. With `partial` (PATCH) absent fields keep their value and nullable

@@ -178,7 +178,7 @@ asio::awaitable<Result<void>> Service::confirm_password_reset(std::string token,
 asio::awaitable<Result<repo::UserRow>> Service::profile(std::string user_id) {
   auto user = co_await repo::find_user(ctx_.db(), user_id);
   if (!user) co_return Error::not_found("The account does not exist.");
-  co_return *user;
+  co_return std::move(*user);
 }
 
 asio::awaitable<Result<repo::UserRow>> Service::update_profile(std::string user_id, ProfilePatch patch) {

@@ -78,7 +78,7 @@ struct Request {
   bool admin_listener = false;  // arrived on the admin listener
   // Filled in by the middleware chain:
   std::string request_id;
-  std::string route;  // the matched template, e.g. "/api/v1/products/{id}", for logs and metrics
+  std::string_view route;  // the matched template, e.g. "/api/v1/products/{id}" (owned by the Router), for logs and metrics
   std::vector<std::pair<std::string, std::string>> params;
   std::optional<Principal> principal;
   const Route* matched_route = nullptr;  // set by the routing middleware

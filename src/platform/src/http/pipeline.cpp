@@ -26,7 +26,13 @@ bool sane_request_id(std::string_view id) {
 std::string generate_request_id() {
   // Not a secret, only unique: a per-thread PRNG seeded from the OS is plenty and costs nanoseconds.
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  return fmt::format("{:016x}", rng());
+  constexpr std::string_view kHex = "0123456789abcdef";
+  std::string id(16, '0');
+  for (auto bits = rng(); char& c : id) {
+    c = kHex[bits & 0xf];
+    bits >>= 4;
+  }
+  return id;
 }
 
 std::string request_id_for(const Request& rq) {
@@ -96,7 +102,7 @@ Reply problem_for_exception(const Request& rq, std::exception_ptr failure) {
 void log_request(const Request& rq, const Reply& reply, double seconds) {
   boost::json::object line{{"request_id", rq.request_id},
                            {"method", rq.method_name},
-                           {"route", rq.route.empty() ? rq.path : rq.route},
+                           {"route", rq.route.empty() ? std::string_view(rq.path) : rq.route},
                            {"status", reply.status},
                            {"duration_us", static_cast<std::int64_t>(seconds * 1e6)},
                            {"client_ip", rq.client_ip}};

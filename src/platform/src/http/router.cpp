@@ -1,6 +1,8 @@
 #include <platform/http.hpp>
 #include <platform/ids.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <algorithm>
 #include <map>
 #include <stdexcept>
@@ -22,8 +24,11 @@ bool matches_type(ParamType type, std::string_view value) {
   return false;
 }
 
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> segments;
+// Inline for up to 16 segments: matching a request allocates nothing here.
+using Segments = boost::container::small_vector<std::string_view, 16>;
+
+Segments split_path(std::string_view path) {
+  Segments segments;
   std::size_t pos = 0;
   while (pos < path.size()) {
     if (path[pos] == '/') {
@@ -110,7 +115,7 @@ namespace {
 // Depth-first over the trie in priority order (literal, typed parameters, untyped parameter). Calls
 // visit(node, params) for every node that holds routes for the whole path; stops when visit returns true.
 template <class Visit>
-bool walk(const Router::Node* node, const std::vector<std::string_view>& segments, std::size_t i,
+bool walk(const Router::Node* node, const Segments& segments, std::size_t i,
           std::vector<std::pair<std::string, std::string>>& params, const Visit& visit) {
   if (i == segments.size()) return !node->methods.empty() && visit(*node, params);
   const auto segment = segments[i];
