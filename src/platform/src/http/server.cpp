@@ -1,6 +1,6 @@
 // The only translation unit with Beast's I/O templates (STYLE.md §3, §9). Follows the shape of Beast's
-// awaitable server examples: one coroutine per connection on its own strand, parser with limits,
-// tcp_stream deadlines, cancellation for shutdown.
+// awaitable server examples: one coroutine per connection on its own I/O thread, a parser with limits,
+// deadlines for every read and write (enforced by one watchdog timer per thread), cancellation for shutdown.
 #include "server.hpp"
 
 #include "request_id.hpp"
@@ -17,6 +17,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
@@ -149,12 +150,57 @@ std::string client_ip_of(const tcp::socket& socket) {
 
 }  // namespace
 
-// What shutdown needs to reach a connection: whether it is between requests, and how to close it.
-// Touched only on the connection's strand.
+// What shutdown and the watchdog need to reach a connection: whether it is between requests, when its
+// current read or write must be done, and how to close it. Touched only on the connection's thread.
 struct ConnectionState {
+  using Clock = std::chrono::steady_clock;
   bool idle = true;
   bool alive = true;
+  bool timed_out = false;  // closed by the watchdog: end quietly, without an error response
+  Clock::time_point deadline = Clock::time_point::max();
+  std::size_t watch_slot = 0;  // index in the thread's Watchdog
   std::function<void()> close;
+
+  void expires_after(std::chrono::milliseconds timeout) { deadline = Clock::now() + timeout; }
+};
+
+// Deadlines without a timer per I/O operation (what beast::tcp_stream does: a timer armed and cancelled
+// around every read and write, each a handler of its own). Each connection notes when its current read or
+// write must be done; one timer per I/O thread closes those past their deadline every `tick`, so a
+// deadline is enforced at most one tick late. Used only on its own thread: no locks.
+class Watchdog {
+ public:
+  void watch(ConnectionState& s) {
+    s.watch_slot = watched_.size();
+    watched_.push_back(&s);
+  }
+  void forget(ConnectionState& s) {
+    watched_[s.watch_slot] = watched_.back();
+    watched_[s.watch_slot]->watch_slot = s.watch_slot;
+    watched_.pop_back();
+  }
+  static asio::awaitable<void> run(std::shared_ptr<Watchdog> self, std::chrono::milliseconds tick) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+      timer.expires_after(tick);
+      auto [ec] = co_await timer.async_wait(kTuple);
+      if (ec) co_return;
+      self->close_expired(ConnectionState::Clock::now());
+    }
+  }
+
+ private:
+  void close_expired(ConnectionState::Clock::time_point now) {
+    for (std::size_t i = 0; i < watched_.size(); ++i) {
+      ConnectionState& s = *watched_[i];
+      if (s.alive && !s.timed_out && s.deadline <= now && s.close) {
+        s.timed_out = true;
+        s.close();  // the connection's pending operation fails; its coroutine ends and forgets itself later
+      }
+    }
+  }
+
+  std::vector<ConnectionState*> watched_;
 };
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -170,6 +216,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   asio::io_context& io;
   std::vector<asio::io_context*> workers;
+  std::vector<std::shared_ptr<Watchdog>> watchdogs;  // one per worker, same index
   std::atomic<std::size_t> next_worker{0};
   ServerOptions options;
   RequestHandler handler;
@@ -213,6 +260,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       l.port = l.acceptor->local_endpoint().port();
       listeners.push_back(std::move(l));
     }
+    const auto tick = std::clamp(std::min(options.read_timeout, options.idle_timeout) / 4, std::chrono::milliseconds(10),
+                                 std::chrono::milliseconds(1000));
+    for (auto* worker : workers) {
+      watchdogs.push_back(std::make_shared<Watchdog>());
+      asio::co_spawn(*worker, Watchdog::run(watchdogs.back(), tick), asio::detached);
+    }
     for (auto& l : listeners) {
       asio::co_spawn(io, accept_loop(shared_from_this(), l), asio::detached);
       log::info("listening", {{"listener", l.spec.name},
@@ -223,8 +276,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self, Listener& l) {
     while (!self->stopping) {
-      asio::io_context& target = *self->workers[self->next_worker++ % self->workers.size()];
-      auto [ec, socket] = co_await l.acceptor->async_accept(target, kTuple);
+      const std::size_t worker = self->next_worker++ % self->workers.size();
+      auto [ec, socket] = co_await l.acceptor->async_accept(*self->workers[worker], kTuple);
       if (ec) {
         if (self->stopping || ec == asio::error::operation_aborted) co_return;
         log::warn("accept failed", {{"listener", l.spec.name}, {"error", ec.message()}});
@@ -239,7 +292,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         continue;
       }
       auto executor = socket.get_executor();
-      asio::co_spawn(executor, run_connection(self, std::move(socket), l.spec), asio::detached);
+      asio::co_spawn(executor, run_connection(self, std::move(socket), l.spec, *self->watchdogs[worker]), asio::detached);
     }
   }
 
@@ -264,55 +317,87 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
-  static asio::awaitable<void> run_connection(std::shared_ptr<Impl> self, tcp::socket socket, ListenerSpec spec) {
+  static asio::awaitable<void> run_connection(std::shared_ptr<Impl> self, tcp::socket socket, ListenerSpec spec,
+                                              Watchdog& watchdog) {
     ++self->connections;
     auto state = std::make_shared<ConnectionState>();
     const auto id = self->register_connection(socket.get_executor(), state);
+    watchdog.watch(*state);
     const std::string ip = client_ip_of(socket);
     try {
       if (spec.tls) {
-        beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *self->tls);
-        state->close = [&stream] { beast::get_lowest_layer(stream).close(); };
-        beast::get_lowest_layer(stream).expires_after(self->options.read_timeout);
+        beast::ssl_stream<tcp::socket> stream(std::move(socket), *self->tls);
+        state->close = [&stream] { close_socket(beast::get_lowest_layer(stream)); };
+        state->expires_after(self->options.read_timeout);
         auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kTuple);
         if (!ec) {
           co_await self->serve(stream, ip, spec, *state);
-          beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
-          co_await stream.async_shutdown(kTuple);
+          state->expires_after(std::chrono::seconds(2));
+          if (!state->timed_out) co_await stream.async_shutdown(kTuple);
         }
-        state->alive = false;
       } else {
-        beast::tcp_stream stream(std::move(socket));
-        state->close = [&stream] { stream.close(); };
-        co_await self->serve(stream, ip, spec, *state);
+        state->close = [&socket] { close_socket(socket); };
+        co_await self->serve(socket, ip, spec, *state);
         boost::system::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        state->alive = false;
+        socket.shutdown(tcp::socket::shutdown_send, ignored);
       }
     } catch (const std::exception& e) {
-      state->alive = false;
       log::error("connection failed", {{"error", e.what()}});
     }
+    state->alive = false;
+    watchdog.forget(*state);
     self->unregister_connection(id);
     --self->connections;
   }
 
+  static void close_socket(tcp::socket& socket) {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+
   // An answer before the request could be parsed (400, 413): the connection is closed after it.
   template <class Stream>
-  asio::awaitable<void> write_error(Stream& stream, int version, const Error& error) {
+  asio::awaitable<void> write_error(Stream& stream, ConnectionState& state, unsigned version, const Error& error) {
+    if (state.timed_out) co_return;  // the watchdog closed it: nobody to answer
     http::Request rq;
     rq.request_id = http::generate_request_id();
     http::Reply reply = http::problem(error, rq);
     reply.headers.set("X-Request-Id", rq.request_id);
     std::string head_buffer;
-    co_await write_reply(stream, version, false, false, reply, head_buffer);
+    co_await write_reply(stream, state, version, false, false, reply, head_buffer);
+  }
+
+  // Feeds the parser until it has the header (or, with `whole`, the whole message). What the buffer holds
+  // is parsed first and the socket is read only when the parser needs more: a request that arrived in one
+  // piece costs no further turn of the event loop (Beast's async_read would complete through a post).
+  template <class Stream>
+  static asio::awaitable<boost::system::error_code> read_request(Stream& stream, beast::flat_buffer& buffer,
+                                                                 RequestParser& parser, bool whole) {
+    parser.eager(whole);
+    for (;;) {
+      if (whole ? parser.is_done() : parser.is_header_done()) co_return boost::system::error_code();
+      boost::system::error_code ec;
+      if (buffer.size() > 0) {
+        buffer.consume(parser.put(buffer.data(), ec));
+        if (!ec) continue;
+        if (ec != bhttp::error::need_more) co_return ec;
+      }
+      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), kTuple);
+      buffer.commit(n);
+      if (rec == asio::error::eof || rec == asio::ssl::error::stream_truncated) {
+        if (!parser.got_some()) co_return bhttp::error::end_of_stream;
+        parser.put_eof(ec);
+        co_return ec ? ec : bhttp::error::partial_message;
+      }
+      if (rec) co_return rec;
+    }
   }
 
   // The head and the body go out in one gathered write, without copying the body.
   template <class Stream>
-  asio::awaitable<bool> write_reply(Stream& stream, unsigned version, bool keep_alive, bool head, const http::Reply& reply,
-                                    std::string& head_buffer) {
-    beast::get_lowest_layer(stream).expires_after(options.read_timeout);
+  asio::awaitable<bool> write_reply(Stream& stream, ConnectionState& state, unsigned version, bool keep_alive, bool head,
+                                    const http::Reply& reply, std::string& head_buffer) {
+    state.expires_after(options.read_timeout);  // a client that does not read its answer is cut off too
     render_head(head_buffer, version, keep_alive, reply);
     const auto body = head ? std::string_view() : reply.body_view();
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_buffer), asio::buffer(body.data(), body.size())};
@@ -339,12 +424,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   asio::awaitable<void> serve(Stream& stream, const std::string& ip, const ListenerSpec& spec, ConnectionState& state) {
     beast::flat_buffer buffer;
     std::string head_buffer;  // the replies' status lines and headers
-    auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
       state.idle = true;
       if (stopping) co_return;
       if (buffer.size() == 0) {  // keep-alive: wait for the next request's first byte
-        lowest.expires_after(options.idle_timeout);
+        state.expires_after(options.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(8192), kTuple);
         if (ec) co_return;
         buffer.commit(n);
@@ -356,22 +440,21 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       RequestParser parser(rq);
       parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
       parser.body_limit(options.upload_limit);
-      lowest.expires_after(options.read_timeout);
-      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, kTuple);
-      if (hec) {
+      state.expires_after(options.read_timeout);
+      if (auto hec = co_await read_request(stream, buffer, parser, false)) {
         if (hec == bhttp::error::header_limit) {
-          co_await write_error(stream, 11, Error::make(Errc::payload_too_large, "headers_too_large",
-                                                       "The request headers are too large."));
+          co_await write_error(stream, state, 11, Error::make(Errc::payload_too_large, "headers_too_large",
+                                                              "The request headers are too large."));
         } else if (hec == bhttp::error::body_limit) {
           // The parser compares a Content-Length with its body limit (the larger upload limit) while it
           // reads the header already.
-          co_await write_error(stream, 11, Error::make(Errc::payload_too_large, "payload_too_large",
-                                                       fmt::format("The body exceeds {} bytes.",
-                                                                   is_image_upload(rq) ? options.upload_limit
-                                                                                       : options.body_limit)));
-        } else if (hec != beast::error::timeout && hec != bhttp::error::end_of_stream &&
-                   hec != asio::error::eof && hec != asio::error::operation_aborted) {
-          co_await write_error(stream, 11, Error::bad_request("The request is not valid HTTP/1.1."));
+          co_await write_error(stream, state, 11, Error::make(Errc::payload_too_large, "payload_too_large",
+                                                              fmt::format("The body exceeds {} bytes.",
+                                                                          is_image_upload(rq) ? options.upload_limit
+                                                                                              : options.body_limit)));
+        } else if (hec != bhttp::error::end_of_stream && hec != bhttp::error::partial_message &&
+                   hec != asio::error::operation_aborted && hec != asio::error::connection_reset) {
+          co_await write_error(stream, state, 11, Error::bad_request("The request is not valid HTTP/1.1."));
         }
         co_return;
       }
@@ -379,22 +462,22 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       const std::size_t limit = is_image_upload(rq) ? options.upload_limit : options.body_limit;
       parser.body_limit(limit);
       if (parser.content_length() && *parser.content_length() > limit) {
-        co_await write_error(stream, version, Error::make(Errc::payload_too_large, "payload_too_large",
-                                                          fmt::format("The body exceeds {} bytes.", limit)));
+        co_await write_error(stream, state, version, Error::make(Errc::payload_too_large, "payload_too_large",
+                                                                 fmt::format("The body exceeds {} bytes.", limit)));
         co_return;
       }
-      if (auto expect = rq.header("Expect"); expect && beast::iequals(*expect, "100-continue")) {
+      if (auto expect = rq.header("Expect"); expect && beast::iequals(*expect, "100-continue") && !parser.is_done()) {
         constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         auto [cec, cn] = co_await asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()), kTuple);
         if (cec) co_return;
       }
-      auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, kTuple);
-      if (bec) {
+      if (auto bec = co_await read_request(stream, buffer, parser, true)) {
         if (bec == bhttp::error::body_limit) {
-          co_await write_error(stream, version, Error::make(Errc::payload_too_large, "payload_too_large",
-                                                            fmt::format("The body exceeds {} bytes.", limit)));
-        } else if (bec != beast::error::timeout && bec != asio::error::eof) {
-          co_await write_error(stream, version, Error::bad_request("The request body could not be read."));
+          co_await write_error(stream, state, version, Error::make(Errc::payload_too_large, "payload_too_large",
+                                                                   fmt::format("The body exceeds {} bytes.", limit)));
+        } else if (bec != bhttp::error::partial_message && bec != bhttp::error::end_of_stream &&
+                   bec != asio::error::operation_aborted && bec != asio::error::connection_reset) {
+          co_await write_error(stream, state, version, Error::bad_request("The request body could not be read."));
         }
         co_return;
       }
@@ -407,7 +490,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         InFlight guard(in_flight);
         http::Reply reply = co_await handle(rq);
         keep_alive = keep_alive && !stopping;
-        written = co_await write_reply(stream, version, keep_alive, parser.head(), reply, head_buffer);
+        written = co_await write_reply(stream, state, version, keep_alive, parser.head(), reply, head_buffer);
       }
       if (!written || !keep_alive) co_return;
     }
