@@ -46,7 +46,9 @@ COPY --from=build /usr/local/bin/bazaar /usr/local/bin/bazaar
 #   BAZAAR_PAYMENTS__WEBHOOK_SECRET, BAZAAR_NOTIFICATIONS__EMAIL__TRANSPORT=smtp, ..._SMTP_URL, ...
 #   BAZAAR_HTTPS__LISTEN=  (empty) to serve plain HTTP only, behind a TLS-terminating load balancer
 # Mounted secrets: the Ed25519 signing keys (<kid>.pem) and the TLS certificate and key.
-ENV BAZAAR_HTTP__LISTEN=0.0.0.0:8080 \
+# GLIBC_TUNABLES: a larger per-thread malloc cache for request bursts (see scripts/lib.sh).
+ENV GLIBC_TUNABLES=glibc.malloc.tcache_count=128 \
+    BAZAAR_HTTP__LISTEN=0.0.0.0:8080 \
     BAZAAR_HTTPS__LISTEN=0.0.0.0:8443 \
     BAZAAR_HTTPS__CERT_FILE=/run/secrets/bazaar-tls/cert.pem \
     BAZAAR_HTTPS__KEY_FILE=/run/secrets/bazaar-tls/key.pem \

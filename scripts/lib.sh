@@ -14,6 +14,12 @@ REDIS_PORT=${BAZAAR_REDIS_PORT:-63799}
 BAZAAR_DB_USER=bazaar
 
 info() { printf '==> %s\n' "$*" >&2; }
+
+# glibc's per-thread cache keeps 7 freed blocks per size by default; a request burst frees more than
+# that and the rest go the slow, locked way. 128 cuts bazaar's user-space instructions per request by
+# ~9% (perf stat, GET /me at 64 connections). Worst-case retention: ~4 MiB per thread. The Dockerfile
+# sets the same.
+export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.tcache_count=128}
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
