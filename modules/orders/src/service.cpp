@@ -46,6 +46,24 @@ std::string actor_of(const platform::http::Request* rq) {
   return rq && rq->principal ? "admin:" + rq->principal->user_id : std::string("system");
 }
 
+// The checkout's payment, taken by the provider for an order that was cancelled while the provider was
+// authorising (the reconciler's timeout, the customer, a payment.failed webhook). That cancellation found
+// no payment to void or refund — it left payment_status "failed" — so nothing else gives this one back.
+// The order stays cancelled either way; a refund the provider refuses is left to an operator.
+asio::awaitable<void> give_back_payment(payments::Provider& provider, const repo::OrderRow& order, bool captured) {
+  if (!captured) {
+    co_await provider.void_authorization(order.id);
+    co_return;
+  }
+  auto refunded = co_await provider.refund(order.id, order.total);
+  if (!refunded) {
+    platform::log::error("payment of an order cancelled during checkout not refunded",
+                         {{"order_id", order.id}, {"error", refunded.error().detail}});
+    co_return;
+  }
+  platform::log::info("payment of an order cancelled during checkout refunded", {{"order_id", order.id}});
+}
+
 }  // namespace
 
 OrderSummary summary_of(const repo::OrderRow& o) {
@@ -238,8 +256,12 @@ asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::
   switch (auth.outcome) {
     case payments::Outcome::captured:
     case payments::Outcome::authorized: {
-      auto paid = co_await mark_paid_at_checkout(std::move(order), auth.reference,
-                                                 auth.outcome == payments::Outcome::captured);
+      const bool captured = auth.outcome == payments::Outcome::captured;
+      auto paid = co_await mark_paid_at_checkout(std::move(order), auth.reference, captured);
+      // Cancelled meanwhile, by something that did not know of this payment: it must not be kept.
+      if (paid.status == "cancelled" && paid.payment_status == "failed") {
+        co_await give_back_payment(*provider_, paid, captured);
+      }
       co_await finish_side_effects(paid);
       co_return paid;
     }
