@@ -311,7 +311,9 @@ void Service::count_paid(const repo::OrderRow& order) {
 
 asio::awaitable<repo::OrderRow> Service::mark_paid(std::string order_id, std::string reference, bool captured,
                                                    std::string note) {
+  bool paid_now = false;  // counted once, by the path that made it paid (not by one that found it paid)
   auto order = co_await ctx_.db().transaction([&](Tx& tx) {
+    paid_now = false;
     auto o = repo::find_order(tx.sql(), order_id, true);
     if (o->status != "pending_payment") return *o;  // already settled (webhook vs reconciler): idempotent
     o->status = "paid";
@@ -319,9 +321,10 @@ asio::awaitable<repo::OrderRow> Service::mark_paid(std::string order_id, std::st
     o->payment_reference = reference;
     repo::save_transition(tx.sql(), *o, note, "system");
     tx.publish(OrderPaid{summary_of(*o)}, o->id);
+    paid_now = true;
     return *o;
   });
-  if (order.status == "paid") count_paid(order);
+  if (paid_now) count_paid(order);
   co_return order;
 }
 
@@ -377,7 +380,9 @@ asio::awaitable<Result<void>> Service::handle_webhook(const platform::http::Requ
 
   // Recording the event id and applying it happen in one transaction: a replay is a no-op, and a failure
   // leaves the event unrecorded so that the provider's retry applies it.
+  bool paid_now = false;
   auto updated = co_await ctx_.db().transaction([&](Tx& tx) -> std::optional<repo::OrderRow> {
+    paid_now = false;
     if (!repo::record_payment_event(tx.sql(), event->id, event->order_id, event->type)) return std::nullopt;
     auto o = repo::find_order(tx.sql(), event->order_id, true);
     if (o->status != "pending_payment") return *o;  // settled already (e.g. by the reconciler)
@@ -386,6 +391,7 @@ asio::awaitable<Result<void>> Service::handle_webhook(const platform::http::Requ
       o->payment_status = "captured";
       repo::save_transition(tx.sql(), *o, "payment succeeded (webhook " + event->id + ")", "provider");
       tx.publish(OrderPaid{summary_of(*o)}, o->id);
+      paid_now = true;
     } else {
       o->status = "cancelled";
       o->payment_status = "failed";
@@ -394,6 +400,7 @@ asio::awaitable<Result<void>> Service::handle_webhook(const platform::http::Requ
     }
     return *o;
   });
+  if (paid_now) count_paid(*updated);
   if (updated) co_await finish_side_effects(*updated);
   co_return Result<void>{};
 }
