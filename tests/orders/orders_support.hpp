@@ -122,6 +122,15 @@ inline void exec_sql(TestApp& app, const std::string& sql, const std::string& pa
   app.platform().db().run_sync([&](soci::session& s) { s << sql, soci::use(param, "p"); });
 }
 
+// Ages an order past orders.pending_payment_timeout_seconds, as if it had waited that long.
+inline void age_past_payment_timeout(TestApp& app, const std::string& order_id) {
+  const auto timeout = app.platform().config().integer("orders.pending_payment_timeout_seconds", 1800);
+  exec_sql(app,
+           "UPDATE orders.orders SET created_at = now() - make_interval(secs => " + std::to_string(timeout + 60) +
+               ") WHERE id = CAST(:p AS uuid)",
+           order_id);
+}
+
 inline long long refund_rows(TestApp& app, const std::string& order_id) {
   return scalar<long long>(app, "SELECT count(*) FROM orders.refunds WHERE order_id = CAST(:p AS uuid)", order_id);
 }

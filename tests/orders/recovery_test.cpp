@@ -16,15 +16,6 @@ using testing::stock_level;
 
 namespace {
 
-// Ages an order past orders.pending_payment_timeout_seconds, as if it had waited that long.
-void age_past_payment_timeout(TestApp& app, const std::string& order_id) {
-  const auto timeout = app.platform().config().integer("orders.pending_payment_timeout_seconds", 1800);
-  exec_sql(app,
-           "UPDATE orders.orders SET created_at = now() - make_interval(secs => " + std::to_string(timeout + 60) +
-               ") WHERE id = CAST(:p AS uuid)",
-           order_id);
-}
-
 // Puts a finished order's stock back into the state "reserved for the order, not yet confirmed".
 void unconfirm_stock(TestApp& app, const std::string& order_id) {
   app.platform().db().transaction_sync([&](platform::Tx& tx) {

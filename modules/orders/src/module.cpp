@@ -1,5 +1,6 @@
 #include <orders/module.hpp>
 
+#include "payments/seam.hpp"
 #include "payments/test_provider.hpp"
 #include "routes.hpp"
 #include "service.hpp"
@@ -46,7 +47,7 @@ Settings settings_from(const platform::Config& c) {
   return s;
 }
 
-class Orders final : public OrdersModule {
+class Orders final : public OrdersModule, public payments::Seam {
  public:
   Orders(platform::ModuleContext ctx, Dependencies deps)
       : ctx_(std::move(ctx)),
@@ -65,6 +66,8 @@ class Orders final : public OrdersModule {
       if (n > 0) platform::log::info("orders reconciled", {{"count", n}});
     });
   }
+
+  void decorate_provider(const payments::Decorator& decorate) override { service_.decorate_provider(decorate); }
 
  private:
   platform::ModuleContext ctx_;

@@ -46,6 +46,24 @@ std::string actor_of(const platform::http::Request* rq) {
   return rq && rq->principal ? "admin:" + rq->principal->user_id : std::string("system");
 }
 
+// The checkout's payment, taken by the provider for an order that was cancelled while the provider was
+// authorising (the reconciler's timeout, the customer, a payment.failed webhook). That cancellation found
+// no payment to void or refund — it left payment_status "failed" — so nothing else gives this one back.
+// The order stays cancelled either way; a refund the provider refuses is left to an operator.
+asio::awaitable<void> give_back_payment(payments::Provider& provider, const repo::OrderRow& order, bool captured) {
+  if (!captured) {
+    co_await provider.void_authorization(order.id);
+    co_return;
+  }
+  auto refunded = co_await provider.refund(order.id, order.total);
+  if (!refunded) {
+    platform::log::error("payment of an order cancelled during checkout not refunded",
+                         {{"order_id", order.id}, {"error", refunded.error().detail}});
+    co_return;
+  }
+  platform::log::info("payment of an order cancelled during checkout refunded", {{"order_id", order.id}});
+}
+
 }  // namespace
 
 OrderSummary summary_of(const repo::OrderRow& o) {
@@ -238,8 +256,12 @@ asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::
   switch (auth.outcome) {
     case payments::Outcome::captured:
     case payments::Outcome::authorized: {
-      auto paid = co_await mark_paid_at_checkout(std::move(order), auth.reference,
-                                                 auth.outcome == payments::Outcome::captured);
+      const bool captured = auth.outcome == payments::Outcome::captured;
+      auto paid = co_await mark_paid_at_checkout(std::move(order), auth.reference, captured);
+      // Cancelled meanwhile, by something that did not know of this payment: it must not be kept.
+      if (paid.status == "cancelled" && paid.payment_status == "failed") {
+        co_await give_back_payment(*provider_, paid, captured);
+      }
       co_await finish_side_effects(paid);
       co_return paid;
     }
@@ -289,7 +311,9 @@ void Service::count_paid(const repo::OrderRow& order) {
 
 asio::awaitable<repo::OrderRow> Service::mark_paid(std::string order_id, std::string reference, bool captured,
                                                    std::string note) {
+  bool paid_now = false;  // counted once, by the path that made it paid (not by one that found it paid)
   auto order = co_await ctx_.db().transaction([&](Tx& tx) {
+    paid_now = false;
     auto o = repo::find_order(tx.sql(), order_id, true);
     if (o->status != "pending_payment") return *o;  // already settled (webhook vs reconciler): idempotent
     o->status = "paid";
@@ -297,9 +321,10 @@ asio::awaitable<repo::OrderRow> Service::mark_paid(std::string order_id, std::st
     o->payment_reference = reference;
     repo::save_transition(tx.sql(), *o, note, "system");
     tx.publish(OrderPaid{summary_of(*o)}, o->id);
+    paid_now = true;
     return *o;
   });
-  if (order.status == "paid") count_paid(order);
+  if (paid_now) count_paid(order);
   co_return order;
 }
 
@@ -355,7 +380,9 @@ asio::awaitable<Result<void>> Service::handle_webhook(const platform::http::Requ
 
   // Recording the event id and applying it happen in one transaction: a replay is a no-op, and a failure
   // leaves the event unrecorded so that the provider's retry applies it.
+  bool paid_now = false;
   auto updated = co_await ctx_.db().transaction([&](Tx& tx) -> std::optional<repo::OrderRow> {
+    paid_now = false;
     if (!repo::record_payment_event(tx.sql(), event->id, event->order_id, event->type)) return std::nullopt;
     auto o = repo::find_order(tx.sql(), event->order_id, true);
     if (o->status != "pending_payment") return *o;  // settled already (e.g. by the reconciler)
@@ -364,6 +391,7 @@ asio::awaitable<Result<void>> Service::handle_webhook(const platform::http::Requ
       o->payment_status = "captured";
       repo::save_transition(tx.sql(), *o, "payment succeeded (webhook " + event->id + ")", "provider");
       tx.publish(OrderPaid{summary_of(*o)}, o->id);
+      paid_now = true;
     } else {
       o->status = "cancelled";
       o->payment_status = "failed";
@@ -372,6 +400,7 @@ asio::awaitable<Result<void>> Service::handle_webhook(const platform::http::Requ
     }
     return *o;
   });
+  if (paid_now) count_paid(*updated);
   if (updated) co_await finish_side_effects(*updated);
   co_return Result<void>{};
 }

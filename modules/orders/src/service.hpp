@@ -3,6 +3,7 @@
 // and the read side (customer and admin lists, stats).
 #include "order_numbers.hpp"
 #include "payments/provider.hpp"
+#include "payments/seam.hpp"
 #include "repository.hpp"
 
 #include <orders/module.hpp>
@@ -76,6 +77,8 @@ class Service {
 
   const Settings& settings() const { return settings_; }
   payments::Provider& provider() { return *provider_; }
+  // The test seam (payments/seam.hpp): only before the application serves, never while a request may use it.
+  void decorate_provider(const payments::Decorator& decorate) { provider_ = decorate(std::move(provider_)); }
   void anonymise_user(platform::Tx& tx, const std::string& user_id);
   asio::awaitable<boost::json::value> export_user(std::string user_id);
 
