@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <iterator>
 #include <mutex>
 #include <unordered_map>
@@ -114,29 +115,47 @@ bool is_image_upload(const http::Request& rq) {
 }
 
 bool is_framing_header(std::string_view name) {  // written by the server itself, from the reply's body
-  return beast::iequals(name, "Content-Length") || beast::iequals(name, "Connection") ||
-         beast::iequals(name, "Transfer-Encoding");
+  switch (name.size()) {  // the length first: most headers are rejected without a comparison
+    case 10: return beast::iequals(name, "Connection");
+    case 14: return beast::iequals(name, "Content-Length");
+    case 17: return beast::iequals(name, "Transfer-Encoding");
+    default: return false;
+  }
 }
 
-// A header line; CR and LF in a name or value become spaces, so no value can split the response.
+// A header line. CR and LF in a name or value become spaces, so no value can split the response.
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   const auto at = out.size();
   out.append(name).append(": ").append(value);
-  std::replace_if(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  if (std::string_view(out).substr(at).find_first_of("\r\n") != std::string_view::npos) {
+    std::replace_if(out.begin() + static_cast<std::ptrdiff_t>(at), out.end(), [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  }
   out.append("\r\n");
+}
+
+void append_number(std::string& out, std::size_t n) {
+  char digits[24];
+  const auto end = std::to_chars(std::begin(digits), std::end(digits), n).ptr;
+  out.append(digits, static_cast<std::size_t>(end - digits));
 }
 
 // Status line and headers of `reply`, into `out` (a connection reuses one string for all its replies).
 void render_head(std::string& out, unsigned version, bool keep_alive, const http::Reply& reply) {
   out.clear();
-  const auto status = static_cast<bhttp::status>(reply.status);
-  fmt::format_to(std::back_inserter(out), "HTTP/{}.{} {} {}\r\n", version / 10, version % 10, reply.status,
-                 std::string_view(bhttp::obsolete_reason(status)));
+  out.append(version >= 11 ? "HTTP/1.1 " : "HTTP/1.0 ");
+  append_number(out, static_cast<std::size_t>(reply.status));
+  out.push_back(' ');
+  const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(reply.status));
+  out.append(reason.data(), reason.size()).append("\r\n");
   reply.headers.for_each([&](std::string_view name, std::string_view value) {
     if (!is_framing_header(name)) append_field(out, name, value);
   });
   const bool bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
-  if (!bodiless) fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", reply.body_view().size());
+  if (!bodiless) {
+    out.append("Content-Length: ");
+    append_number(out, reply.body_view().size());
+    out.append("\r\n");
+  }
   if (!keep_alive && version >= 11) out.append("Connection: close\r\n");
   if (keep_alive && version < 11) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
