@@ -7,8 +7,10 @@
 
 namespace bazaar::accounts {
 
-// Never the password hash. `sp`: where the object's memory comes from (e.g. a request-local arena).
-boost::json::object user_json(const repo::UserRow& u, boost::json::storage_ptr sp = {});
+// Never the password hash.
+boost::json::object user_json(const repo::UserRow& u);
+// The same document as user_json, serialized: written directly (GET /me, the hottest authenticated read).
+std::string user_json_text(const repo::UserRow& u);
 boost::json::object address_json(const Address& a);
 
 // Reads Address fields into `a`. With `partial` (PATCH) absent fields keep their value and nullable

@@ -4,10 +4,6 @@
 #include "domain/validation.hpp"
 #include "json_mapping.hpp"
 
-#include <boost/json/monotonic_resource.hpp>
-
-#include <array>
-
 namespace bazaar::accounts {
 
 namespace http = platform::http;
@@ -150,10 +146,7 @@ asio::awaitable<Reply> password_reset_confirm(Request& rq, Service& svc) {
 asio::awaitable<Reply> get_me(Request& rq, Service& svc) {
   auto user = co_await svc.profile(std::string(rq.user_id()));
   if (!user) co_return http::problem(user.error(), rq);
-  // The hottest authenticated read: its JSON is built in an arena on the coroutine frame, not the heap.
-  std::array<unsigned char, 1024> arena;
-  json::monotonic_resource memory(arena.data(), arena.size());
-  co_return http::json_reply(200, user_json(*user, &memory));
+  co_return http::raw_json_reply(200, user_json_text(*user));
 }
 
 asio::awaitable<Reply> patch_me(Request& rq, Service& svc) {

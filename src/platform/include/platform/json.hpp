@@ -54,6 +54,27 @@ class FieldReader {
   std::vector<FieldError> errors_;
 };
 
+// Writes one flat JSON object straight into a string, for the hottest replies, where building a
+// json::object and serializing it costs more than the rest of the answer (GET /api/v1/me). Keys are the
+// caller's literals, written as given; string values are escaped as boost::json::serialize escapes them.
+// Separate names per type on purpose: an overload set would take a string literal as a bool.
+class JsonObjectWriter {
+ public:
+  explicit JsonObjectWriter(std::string& out) : out_(out) { out_.push_back('{'); }
+  JsonObjectWriter& string(std::string_view key, std::string_view value);
+  JsonObjectWriter& nullable(std::string_view key, const std::optional<std::string>& value);  // null when empty
+  JsonObjectWriter& boolean(std::string_view key, bool value);
+  JsonObjectWriter& integer(std::string_view key, std::int64_t value);
+  void finish() { out_.push_back('}'); }
+
+ private:
+  void key(std::string_view k);
+  void quoted(std::string_view value);
+
+  std::string& out_;
+  bool first_ = true;
+};
+
 // Length of a UTF-8 string in code points (passwords are limited in code points, not bytes).
 std::size_t utf8_length(std::string_view s);
 bool valid_utf8(std::string_view s);

@@ -144,6 +144,69 @@ const json::array* FieldReader::array(std::string_view key, bool required) {
   return &v->get_array();
 }
 
+void JsonObjectWriter::key(std::string_view k) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  out_.push_back('"');
+  out_.append(k);
+  out_.append("\":");
+}
+
+void JsonObjectWriter::quoted(std::string_view value) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  out_.push_back('"');
+  std::size_t plain_from = 0;  // runs of characters that need no escape are appended at once
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out_.append(value.substr(plain_from, i - plain_from));
+    plain_from = i + 1;
+    switch (c) {
+      case '"': out_.append("\\\""); break;
+      case '\\': out_.append("\\\\"); break;
+      case '\b': out_.append("\\b"); break;
+      case '\f': out_.append("\\f"); break;
+      case '\n': out_.append("\\n"); break;
+      case '\r': out_.append("\\r"); break;
+      case '\t': out_.append("\\t"); break;
+      default:
+        out_.append("\\u00");
+        out_.push_back(kHex[c >> 4]);
+        out_.push_back(kHex[c & 0xf]);
+    }
+  }
+  out_.append(value.substr(plain_from));
+  out_.push_back('"');
+}
+
+JsonObjectWriter& JsonObjectWriter::string(std::string_view k, std::string_view value) {
+  key(k);
+  quoted(value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::nullable(std::string_view k, const std::optional<std::string>& value) {
+  key(k);
+  if (value) {
+    quoted(*value);
+  } else {
+    out_.append("null");
+  }
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::boolean(std::string_view k, bool value) {
+  key(k);
+  out_.append(value ? "true" : "false");
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::integer(std::string_view k, std::int64_t value) {
+  key(k);
+  out_.append(std::to_string(value));
+  return *this;
+}
+
 std::size_t utf8_length(std::string_view s) {
   std::size_t n = 0;
   for (unsigned char c : s) {
