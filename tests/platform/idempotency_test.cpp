@@ -1,13 +1,16 @@
 // Idempotency-Key over HTTP against the real PostgreSQL (API.md "Conventions"): replay, a reused key with a
 // different body, a concurrent duplicate, keys released by failed requests, scoping per caller, key syntax,
-// GET untouched, and the take-over of a key whose first request died.
+// GET untouched, the take-over of a key whose first request died, and a response that the handler stores
+// with its own last write (platform/idempotency.hpp).
 #include "support/test_env.hpp"
 
 #include <platform/db.hpp>
 #include <platform/error.hpp>
 #include <platform/http.hpp>
+#include <platform/idempotency.hpp>
 #include <platform/ids.hpp>
 #include <platform/platform.hpp>
+#include <platform/pq.hpp>
 
 #include <doctest/doctest.h>
 
@@ -80,14 +83,41 @@ platform::http::Handler creating_handler(platform::Database& db, std::string tag
   };
 }
 
+// A creating handler that stores its response with its own write, in one batch (platform/idempotency.hpp),
+// then does what the body's "then" says: "return" the reply it stored, return "another" 201, "fail" with a
+// 503, or "throw". With "then": "break", the batch itself fails after the store.
+platform::http::Handler storing_handler(platform::Database& db, std::string tag) {
+  return [&db, tag = std::move(tag)](Request& rq) -> boost::asio::awaitable<Reply> {
+    auto body = platform::http::parse_json_body(rq);
+    if (!body) co_return platform::http::problem(body.error(), rq);
+    const auto* then_value = body->if_contains("then");
+    const std::string then = then_value ? std::string(then_value->as_string()) : "return";
+    const std::string id = platform::new_uuid_v7();
+    const Reply reply = platform::http::json_reply(201, json::object{{"id", id}});
+    platform::pq::Pipeline batch;
+    platform::pq::Params row;
+    row.add(tag);
+    row.add(id);
+    batch.add("INSERT INTO test_effects.idem_rows (tag, id) VALUES ($1, $2)", std::move(row));
+    platform::http::store_response(rq, reply, batch);
+    if (then == "break") batch.add("SELECT platform.expect(false, 'the batch breaks after the store')");
+    co_await platform::pq::run(db, std::move(batch));
+    if (then == "another") co_return platform::http::json_reply(201, json::object{{"id", id}, {"another", true}});
+    if (then == "fail") co_return platform::http::problem(Error::unavailable("Try again.", 1), rq);
+    if (then == "throw") throw std::runtime_error("a bug after the last write");
+    co_return reply;
+  };
+}
+
 // The application with POST /test/idem-<u> (creating_handler) and the given extra routes.
 struct IdemApp {
   std::string u = testing::unique_suffix();
   std::string path = "/test/idem-" + u;
   TestApp app;
 
-  explicit IdemApp(const std::function<void(platform::Platform&, const std::string& u)>& extra = {})
-      : app(testing::test_config(), [this, &extra](app::Application& a) {
+  explicit IdemApp(const std::function<void(platform::Platform&, const std::string& u)>& extra = {},
+                   platform::Config config = testing::test_config())
+      : app(std::move(config), [this, &extra](app::Application& a) {
           a.platform->router().post(path, Access::public_route, creating_handler(a.platform->db(), u));
           if (extra) extra(*a.platform, u);
         }) {
@@ -344,5 +374,94 @@ TEST_SUITE("db.platform") {
     CHECK(replay.header("Idempotent-Replayed") == "true");
     CHECK(replay.body == taken.body);
     CHECK(rows(t.db(), t.u) == 2);
+  }
+}
+
+namespace {
+
+// The state and response stored under a key ("" when none), read directly.
+std::string stored_under(platform::Database& db, const std::string& key) {
+  std::string out;
+  db.run_sync([&](soci::session& s) {
+    s << "SELECT status || ' ' || coalesce(response_status::text, '-') || ' ' || coalesce(response_body, '') "
+         "FROM platform.idempotency_keys WHERE key = :k",
+        soci::into(out), soci::use(key);
+    if (!s.got_data()) out.clear();
+  });
+  return out;
+}
+
+// IdemApp with POST /test/idem-stored-<u> (storing_handler).
+IdemApp storing_app(platform::Config config = testing::test_config()) {
+  return IdemApp(
+      [](platform::Platform& p, const std::string& u) {
+        p.router().post("/test/idem-stored-" + u, Access::public_route, storing_handler(p.db(), u));
+      },
+      std::move(config));
+}
+
+}  // namespace
+
+TEST_SUITE("db.platform") {
+  TEST_CASE("idempotency: a response stored with the handler's last write is replayed as sent") {
+    auto config = testing::test_config();
+    SUBCASE("on the I/O threads' connections") {}
+    SUBCASE("on the worker pool") { config.set("database.async_connections", 0); }
+    IdemApp t = storing_app(config);
+    const std::string target = "/test/idem-stored-" + t.u, key = "stored-" + t.u;
+    const json::object body{{"then", "return"}};
+
+    auto first = t.post(target, body, key);
+    REQUIRE(first.status == 201);
+    CHECK(stored_under(t.db(), key) == "done 201 " + first.body);
+    auto replay = t.post(target, body, key);
+    CHECK(replay.status == 201);
+    CHECK(replay.body == first.body);
+    CHECK(replay.header("Idempotent-Replayed") == "true");
+    CHECK(replay.header("Content-Type") == first.header("Content-Type"));
+    auto reused = t.post(target, json::object{{"then", "another"}}, key);
+    CHECK(reused.status == 422);
+    CHECK(code_of(reused) == "idempotency_key_reused");
+    CHECK(rows(t.db(), t.u) == 1);
+  }
+
+  TEST_CASE("idempotency: a handler that returns another reply than it stored gets that reply stored") {
+    IdemApp t = storing_app();
+    const std::string target = "/test/idem-stored-" + t.u, key = "another-" + t.u;
+    const json::object body{{"then", "another"}};
+    auto first = t.post(target, body, key);
+    REQUIRE(first.status == 201);
+    CHECK(first.json().at("another") == true);
+    auto replay = t.post(target, body, key);
+    CHECK(replay.header("Idempotent-Replayed") == "true");
+    CHECK(replay.body == first.body);
+    CHECK(rows(t.db(), t.u) == 1);
+  }
+
+  TEST_CASE("idempotency: a key stays free when the handler fails after storing, or its batch fails") {
+    IdemApp t = storing_app();
+    const std::string target = "/test/idem-stored-" + t.u;
+    for (const std::string then : {"fail", "throw", "break"}) {
+      CAPTURE(then);
+      const std::string key = then + "-" + t.u;
+      const auto failed = t.post(target, json::object{{"then", then}}, key);
+      CHECK(failed.status >= 500);
+      CHECK(stored_under(t.db(), key).empty());
+      // The client may retry with the key, even with a corrected request.
+      const auto retried = t.post(target, json::object{{"then", "return"}}, key);
+      CHECK(retried.status == 201);
+      CHECK_FALSE(retried.header("Idempotent-Replayed").has_value());
+      CHECK(stored_under(t.db(), key) == "done 201 " + retried.body);
+    }
+    // The three retries, and what "fail" and "throw" committed before failing; "break" rolled back.
+    CHECK(rows(t.db(), t.u) == 5);
+  }
+
+  TEST_CASE("idempotency: without a key, a handler's store_response adds nothing to its batch") {
+    IdemApp t = storing_app();
+    const std::string target = "/test/idem-stored-" + t.u;
+    auto r = t.app.http().post_json(target, json::object{{"then", "return"}});
+    CHECK(r.status == 201);
+    CHECK(rows(t.db(), t.u) == 1);
   }
 }

@@ -1,9 +1,11 @@
 // pq::Pipeline against the real PostgreSQL: a batch is one implicit transaction (all or nothing, later
 // statements see earlier writes), platform.expect() aborts the whole batch recognisably, published events
-// land in the outbox, and the connection is usable afterwards — on an I/O thread's own connection and on
-// the worker pool alike.
+// land in the outbox, on_commit hooks run only after a commit, and the connection is usable afterwards — on
+// an I/O thread's own connection and on the worker pool alike. pq::concurrently: both results, errors only
+// once both steps ended, and one flight for both on an I/O thread's connection.
 #include "support/async.hpp"
 #include "support/platform_app.hpp"
+#include "support/tcp_proxy.hpp"
 
 #include <platform/db.hpp>
 #include <platform/events.hpp>
@@ -65,6 +67,21 @@ std::vector<pq::Result> run_batch(testing::PlatformApp& app, pq::Pipeline batch,
   std::vector<pq::Result> results;
   app.platform().run_on_io([&]() -> boost::asio::awaitable<void> { results = co_await pq::run(db, std::move(batch)); });
   return results;
+}
+
+// `make` (which builds an awaitable) run on `path`, to completion.
+template <class T, class Make>
+T run_on(testing::PlatformApp& app, Path path, Make make) {
+  if (path == Path::pool) return testing::run_awaitable(make());
+  std::optional<T> out;
+  app.platform().run_on_io([&]() -> boost::asio::awaitable<void> { out.emplace(co_await make()); });
+  return std::move(*out);
+}
+
+// One statement's first column, as the step of a pq::concurrently.
+boost::asio::awaitable<std::int64_t> scalar_of(platform::Database& db, std::string sql, pq::Params params = {}) {
+  auto r = co_await pq::query(db, std::move(sql), std::move(params));
+  co_return r.integer(0, 0);
 }
 
 }  // namespace
@@ -168,6 +185,79 @@ TEST_SUITE("db.platform") {
 }
 
 TEST_SUITE("db.platform") {
+  TEST_CASE("pipeline: on_commit hooks run once the batch has committed, never for a batch that failed") {
+    const Path path = choose_path();
+    testing::PlatformApp app;
+    ensure_table(app.platform().db());
+    const std::string tag = "hook-" + platform::new_uuid_v7();
+    int committed = 0, rolled_back = 0;
+
+    pq::Pipeline good;
+    good.add(kInsertRow, row(tag, 1));
+    good.on_commit([&committed] { ++committed; });
+    run_batch(app, std::move(good), path);
+    CHECK(committed == 1);
+
+    pq::Pipeline bad;
+    bad.on_commit([&rolled_back] { ++rolled_back; });
+    bad.add(kInsertRow, row(tag, -1));
+    CHECK_THROWS(run_batch(app, std::move(bad), path));
+    CHECK(rolled_back == 0);
+  }
+
+  TEST_CASE("pipeline: concurrently returns both results, and a step's error only once the other has ended") {
+    const Path path = choose_path();
+    testing::PlatformApp app;
+    auto& db = app.platform().db();
+    ensure_table(db);
+    auto both = run_on<std::pair<std::int64_t, std::int64_t>>(
+        app, path, [&] { return pq::concurrently(scalar_of(db, "SELECT 7"), scalar_of(db, "SELECT 8")); });
+    CHECK(both.first == 7);
+    CHECK(both.second == 8);
+
+    // The failing step fails at once; the slower one still runs to its end before the error surfaces, so
+    // nothing is left half-way and unobserved.
+    const std::string tag = "concurrent-" + platform::new_uuid_v7();
+    auto failing = [&] {
+      return run_on<std::pair<std::int64_t, std::int64_t>>(app, path, [&] {
+        return pq::concurrently(scalar_of(db, "SELECT 1 / 0"),
+                                scalar_of(db, R"sql(INSERT INTO test_pipeline.rows (tag, n)
+                                                    SELECT $1, $2::int FROM pg_sleep(0.1) RETURNING n)sql",
+                                          row(tag, 5)));
+      });
+    };
+    CHECK_THROWS(failing());
+    CHECK(count_rows(db, tag) == 1);
+  }
+
+  TEST_CASE("pipeline: what concurrent steps send on an I/O thread's connection leaves in one flight") {
+    const auto db_address = testing::host_port_of(testing::database_url(), 5432);
+    testing::TcpProxy proxy(db_address.host, db_address.port);
+    auto config = testing::test_config();
+    config.set("database.url",
+               boost::json::string(testing::with_host_port(testing::database_url(), "127.0.0.1", proxy.port())));
+    config.set("database.async_connections", 1);
+    testing::PlatformApp app(config);
+    auto& db = app.platform().db();
+    auto on_io = [&](auto make) {
+      app.platform().run_on_io([&]() -> boost::asio::awaitable<void> { co_await make(); });
+    };
+    auto one_after_the_other = [&]() -> boost::asio::awaitable<void> {
+      co_await scalar_of(db, "SELECT 1");
+      co_await scalar_of(db, "SELECT 2");
+    };
+    auto together = [&]() -> boost::asio::awaitable<void> {
+      co_await pq::concurrently(scalar_of(db, "SELECT 1"), scalar_of(db, "SELECT 2"));
+    };
+    on_io(together);  // warm-up: the connection is up
+    proxy.reset_round_trips();
+    on_io(one_after_the_other);
+    CHECK(proxy.round_trips() == 2);
+    proxy.reset_round_trips();
+    on_io(together);
+    CHECK(proxy.round_trips() == 1);
+  }
+
   TEST_CASE("pipeline: refuses to run inside a transaction (its implicit transaction would end that one)") {
     const Path path = choose_path();
     testing::PlatformApp app;

@@ -61,9 +61,9 @@ void read_inserted_order(const platform::pq::Result& r, OrderRow& o);
 // fails with pq::is_expectation_failure when the order was no longer pending.
 std::size_t add_mark_paid(platform::pq::Pipeline& batch, const OrderRow& paid, const std::string& note);
 void read_marked_paid(const platform::pq::Result& r, OrderRow& o);
-// The saga's bookkeeping after its side effects, in one statement.
-boost::asio::awaitable<void> set_saga_state(platform::Database& db, const std::string& id, const std::string& stock_state,
-                                            bool cart_completed);
+// Adds the saga's bookkeeping after its side effects (one statement) to `batch`.
+std::size_t add_saga_state(platform::pq::Pipeline& batch, const std::string& id, const std::string& stock_state,
+                           bool cart_completed);
 // `count` fresh order numbers from orders.order_number_seq.
 boost::asio::awaitable<std::vector<std::int64_t>> next_order_numbers(platform::Database& db, int count);
 std::optional<OrderRow> find_order(soci::session& s, const std::string& id, bool for_update = false);

@@ -122,13 +122,13 @@ std::size_t add_mark_paid(pq::Pipeline& batch, const OrderRow& paid, const std::
 
 void read_marked_paid(const pq::Result& r, OrderRow& o) { o.updated_at = r.string(0, 1); }
 
-asio::awaitable<void> set_saga_state(platform::Database& db, const std::string& id, const std::string& stock_state,
-                                     bool cart_completed) {
+std::size_t add_saga_state(pq::Pipeline& batch, const std::string& id, const std::string& stock_state,
+                           bool cart_completed) {
   pq::Params p;
   p.add(id);
   p.add(stock_state);
   p.add(std::string(cart_completed ? "true" : "false"));
-  co_await pq::query(db, kSagaState, std::move(p));
+  return batch.add(kSagaState, std::move(p));
 }
 
 asio::awaitable<std::vector<std::int64_t>> next_order_numbers(platform::Database& db, int count) {

@@ -3,6 +3,7 @@
 
 #include "domain/lifecycle.hpp"
 
+#include <platform/idempotency.hpp>
 #include <platform/ids.hpp>
 #include <platform/money.hpp>
 #include <platform/pagination.hpp>
@@ -68,6 +69,14 @@ asio::awaitable<Reply> shipping_options(Request&, Service& svc) {
   co_return r;
 }
 
+Reply created(const CheckoutResult& placed) {
+  auto doc = order_json(placed.order);
+  if (placed.guest_token) doc["guest_token"] = *placed.guest_token;
+  Reply reply = http::json_reply(201, doc);
+  reply.headers.set("Location", "/api/v1/orders/" + placed.order.id);
+  return reply;
+}
+
 asio::awaitable<Reply> create_order(Request& rq, Service& svc) {
   auto body = http::parse_json_body(rq);
   if (!body) co_return http::problem(body.error(), rq);
@@ -113,13 +122,18 @@ asio::awaitable<Reply> create_order(Request& rq, Service& svc) {
   in.shipping_option_id = *option;
   in.user_id = caller(rq);
   if (auto key = rq.header("Idempotency-Key")) in.idempotency_key = std::string(*key);
+  // The response is rendered for the checkout's last write and stored under the Idempotency-Key with it:
+  // no round trip of its own after the handler. That write is the checkout's last step, so the result
+  // it was rendered from is the one the checkout returns.
+  std::optional<Reply> stored;
+  in.last_write = [&rq, &stored](const CheckoutResult& placed, platform::pq::Pipeline& batch) {
+    stored = created(placed);
+    http::store_response(rq, *stored, batch);
+  };
   auto result = co_await svc.checkout(std::move(in));
   if (!result) co_return http::problem(result.error(), rq);
-  auto doc = order_json(result->order);
-  if (result->guest_token) doc["guest_token"] = *result->guest_token;
-  Reply reply = http::json_reply(201, doc);
-  reply.headers.set("Location", "/api/v1/orders/" + result->order.id);
-  co_return reply;
+  if (stored) co_return std::move(*stored);
+  co_return created(*result);
 }
 
 asio::awaitable<Reply> list_orders(Request& rq, Service& svc) {

@@ -45,6 +45,16 @@ std::string address_json(const accounts::Address& a) {
 std::string actor_of(const platform::http::Request* rq) {
   return rq && rq->principal ? "admin:" + rq->principal->user_id : std::string("system");
 }
+// The caller's last write (CheckoutInput::last_write) for the order a checkout returns with `guest_token`.
+// `last_write` is the checkout's input: it outlives the payment that may call this.
+std::function<void(const repo::OrderRow&, platform::pq::Pipeline&)> with_result(const LastWrite& last_write,
+                                                                                 std::optional<std::string> guest_token) {
+  if (!last_write) return {};
+  return [&last_write, guest_token = std::move(guest_token)](const repo::OrderRow& order, platform::pq::Pipeline& batch) {
+    last_write(CheckoutResult{order, guest_token}, batch);
+  };
+}
+bool is_live(const repo::OrderRow& o) { return o.status == "paid" || o.status == "shipped" || o.status == "delivered"; }
 
 // The checkout's payment, taken by the provider for an order that was cancelled while the provider was
 // authorising (the reconciler's timeout, the customer, a payment.failed webhook). That cancellation found
@@ -189,7 +199,7 @@ asio::awaitable<Result<CheckoutResult>> Service::checkout(CheckoutInput in) {
   }
   ctx_.metrics().counter("bazaar_orders_placed_total", "Orders created at checkout").inc();
 
-  auto paid = co_await pay(order, in.token);
+  auto paid = co_await pay(order, in.token, with_result(in.last_write, guest_token));
   if (!paid) co_return paid.error();
   co_return CheckoutResult{*paid, guest_token};
 }
@@ -242,15 +252,15 @@ asio::awaitable<Result<CheckoutResult>> Service::resume_checkout(const CheckoutI
     live->guest_token_hash = hash;
   }
   if (live->status != "pending_payment" || live->payment_status != "pending") {
-    co_await finish_side_effects(*live);
+    co_await finish_side_effects(*live, with_result(in.last_write, guest_token));
     co_return CheckoutResult{*live, guest_token};
   }
-  auto resumed = co_await pay(*live, in.token);
+  auto resumed = co_await pay(*live, in.token, with_result(in.last_write, guest_token));
   if (!resumed) co_return resumed.error();
   co_return CheckoutResult{*resumed, guest_token};
 }
 
-asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::string token) {
+asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::string token, OrderLastWrite last_write) {
   payments::AuthorizeRequest request{order.id, {order.total, order.currency}, token, !settings_.capture_on_ship};
   auto auth = co_await provider_->authorize(request);
   switch (auth.outcome) {
@@ -262,11 +272,12 @@ asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::
       if (paid.status == "cancelled" && paid.payment_status == "failed") {
         co_await give_back_payment(*provider_, paid, captured);
       }
-      co_await finish_side_effects(paid);
+      co_await finish_side_effects(paid, last_write);
       co_return paid;
     }
     case payments::Outcome::pending: {
-      // Awaiting the provider's webhook: the order exists, so the cart is done.
+      // Awaiting the provider's webhook: the order exists, so the cart is done. The order is read again
+      // after the last write, so the caller's statements do not travel with it.
       co_await finish_side_effects(order);
       auto current = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order.id); });
       co_return *current;
@@ -344,23 +355,38 @@ asio::awaitable<repo::OrderRow> Service::mark_cancelled(std::string order_id, st
 }
 
 // The saga's tail, safe to repeat: each step is idempotent, and what is done is recorded on the order in
-// one statement at the end (a crash before it makes the reconciler repeat the steps, harmlessly).
-asio::awaitable<void> Service::finish_side_effects(const repo::OrderRow& order) {
-  const bool live = order.status == "paid" || order.status == "shipped" || order.status == "delivered";
-  std::string stock_state = order.stock_state;
-  bool cart_completed = order.cart_completed;
-  if (live && stock_state == "reserved") {
-    co_await deps_.inventory.confirm(order.id);
-    stock_state = "confirmed";
-  }
-  if (order.status == "cancelled" && stock_state == "reserved") {
-    co_await deps_.inventory.release(order.id);
-    stock_state = "released";
-  }
-  const bool counts = live || (order.status == "pending_payment" && order.payment_status == "pending");
-  if (counts && !cart_completed) cart_completed = co_await deps_.carts.complete(order.cart_id, order.id);
+// one statement at the end (a crash before it makes the reconciler repeat the steps, harmlessly). The stock
+// and the cart steps are two modules' calls that depend on nothing but the order, so they go out together:
+// one round trip for both. `last_write` adds the caller's statements to the closing record.
+asio::awaitable<void> Service::finish_side_effects(const repo::OrderRow& order, const OrderLastWrite& last_write) {
+  const auto [stock_state, cart_completed] = co_await platform::pq::concurrently(settle_stock(order), settle_cart(order));
   if (stock_state == order.stock_state && cart_completed == order.cart_completed) co_return;
-  co_await repo::set_saga_state(ctx_.db(), order.id, stock_state, cart_completed);
+  platform::pq::Pipeline batch;
+  repo::add_saga_state(batch, order.id, stock_state, cart_completed);
+  if (last_write) last_write(order, batch);
+  co_await platform::pq::run(ctx_.db(), std::move(batch));
+}
+
+// The order's stock once its saga step is done: confirmed for a live order, released for a cancelled one.
+asio::awaitable<std::string> Service::settle_stock(repo::OrderRow order) {
+  if (order.stock_state != "reserved") co_return order.stock_state;
+  if (is_live(order)) {
+    co_await deps_.inventory.confirm(order.id);
+    co_return "confirmed";
+  }
+  if (order.status == "cancelled") {
+    co_await deps_.inventory.release(order.id);
+    co_return "released";
+  }
+  co_return order.stock_state;
+}
+
+// Whether the order's cart is completed by it once its saga step is done: an order that is live or
+// awaiting its payment completes the cart; a cancelled one leaves it open.
+asio::awaitable<bool> Service::settle_cart(repo::OrderRow order) {
+  const bool counts = is_live(order) || (order.status == "pending_payment" && order.payment_status == "pending");
+  if (!counts || order.cart_completed) co_return order.cart_completed;
+  co_return co_await deps_.carts.complete(order.cart_id, order.id);
 }
 
 // ---------------------------------------------------------------------------------------------------------

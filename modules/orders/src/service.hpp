@@ -10,6 +10,7 @@
 #include <platform/module.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 namespace bazaar::orders {
@@ -31,6 +32,17 @@ struct Settings {
   bool capture_on_ship = false;                            // else capture at once
 };
 
+struct CheckoutResult {
+  repo::OrderRow order;
+  std::optional<std::string> guest_token;  // only when the order was created by this request
+};
+
+// Statements the caller adds to the checkout's last write, given the result the checkout then returns: they
+// commit with the order's final bookkeeping or not at all, without a round trip of their own (the route
+// stores its response under the request's Idempotency-Key). Not called when the checkout fails, when its
+// payment stays pending, or when there is nothing left to write; the caller then does its own writes.
+using LastWrite = std::function<void(const CheckoutResult& result, platform::pq::Pipeline& batch)>;
+
 struct CheckoutInput {
   std::string cart_id;
   std::optional<std::string> email;
@@ -41,11 +53,7 @@ struct CheckoutInput {
   std::string token;
   std::optional<std::string> user_id;
   std::optional<std::string> idempotency_key;
-};
-
-struct CheckoutResult {
-  repo::OrderRow order;
-  std::optional<std::string> guest_token;  // only when the order was created by this request
+  LastWrite last_write;
 };
 
 class Service {
@@ -83,8 +91,11 @@ class Service {
   asio::awaitable<boost::json::value> export_user(std::string user_id);
 
  private:
+  // The caller's LastWrite for the order a checkout is about to return.
+  using OrderLastWrite = std::function<void(const repo::OrderRow& order, platform::pq::Pipeline& batch)>;
+
   // Finishes a checkout from wherever the order stands (also used to resume a retried checkout).
-  asio::awaitable<Result<repo::OrderRow>> pay(repo::OrderRow order, std::string token);
+  asio::awaitable<Result<repo::OrderRow>> pay(repo::OrderRow order, std::string token, OrderLastWrite last_write = {});
   asio::awaitable<Result<CheckoutResult>> resume_checkout(const CheckoutInput& in, std::string otherwise);
   Result<void> price_lines(const cart::CheckoutCart& cart, const std::vector<catalog::VariantSnapshot>& snaps,
                            repo::OrderRow& order) const;
@@ -94,7 +105,9 @@ class Service {
   void count_paid(const repo::OrderRow& order);
   asio::awaitable<repo::OrderRow> mark_cancelled(std::string order_id, std::string reason, std::string payment_status,
                                                  std::string actor);
-  asio::awaitable<void> finish_side_effects(const repo::OrderRow& order);
+  asio::awaitable<void> finish_side_effects(const repo::OrderRow& order, const OrderLastWrite& last_write = {});
+  asio::awaitable<std::string> settle_stock(repo::OrderRow order);
+  asio::awaitable<bool> settle_cart(repo::OrderRow order);
 
   platform::ModuleContext& ctx_;
   Dependencies deps_;

@@ -64,6 +64,7 @@ class Headers {
 };
 
 struct Route;
+struct IdempotencyClaim;  // platform/idempotency.hpp
 
 struct Request {
   Method method = Method::get;
@@ -82,6 +83,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> params;
   std::optional<Principal> principal;
   const Route* matched_route = nullptr;  // set by the routing middleware
+  std::shared_ptr<IdempotencyClaim> idempotency;  // a keyed request's claimed key, while its handler runs
 
   std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
   // Path parameter by name ("" when absent: the router guarantees declared ones are present).

@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace soci {
@@ -91,6 +93,10 @@ class Pipeline {
   // Adds `event` to platform.outbox in this batch (as Tx::publish does in a transaction).
   std::size_t publish(const Event& event);
   bool published() const { return published_; }
+  // Runs `f` once the batch has committed (in run(db, batch), on the calling coroutine's thread): for a
+  // step that must know its writes are durable, e.g. the platform noting a response it stored.
+  void on_commit(std::function<void()> f) { on_commit_.push_back(std::move(f)); }
+  const std::vector<std::function<void()>>& commit_hooks() const { return on_commit_; }
   bool empty() const { return steps_.empty(); }
   // Blocking; on a pooled session outside any transaction.
   std::vector<Result> run(soci::session& s) const;
@@ -105,10 +111,12 @@ class Pipeline {
  private:
   std::vector<Step> steps_;
   bool published_ = false;
+  std::vector<std::function<void()>> on_commit_;
 };
 
 // Runs `batch` (one round trip) and, when it published events, wakes the dispatcher after the commit, as
-// Database::transaction does. Like query(), on the calling I/O thread's own connections when it has one.
+// Database::transaction does; then its on_commit hooks. Like query(), on the calling I/O thread's own
+// connections when it has one.
 boost::asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch);
 
 // Runs one statement, in its own implicit transaction: one round trip. On an I/O thread that the
@@ -120,6 +128,27 @@ boost::asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch);
 boost::asio::awaitable<Result> query(Database& db, const Prepared& statement, Params params = {});
 // The same for SQL that is not worth preparing (rare or built per call): planned for its actual values.
 boost::asio::awaitable<Result> query(Database& db, std::string sql, Params params = {});
+
+namespace detail {
+boost::asio::awaitable<void> concurrently(boost::asio::awaitable<void> a, boost::asio::awaitable<void> b);
+template <class T>
+boost::asio::awaitable<void> into(boost::asio::awaitable<T> step, std::optional<T>* out) {
+  out->emplace(co_await std::move(step));
+}
+}  // namespace detail
+
+// Runs `a` and `b` at the same time and returns both results once both have ended; if either threw, the
+// first exception is rethrown, also only once both have ended. For independent steps that cannot share a
+// batch, such as two modules' facade calls (each its own transaction): on an I/O thread's connection both
+// are sent before either waits, so their round trips overlap — the latency of one. On the worker pool they
+// run on two sessions side by side.
+template <class A, class B>
+boost::asio::awaitable<std::pair<A, B>> concurrently(boost::asio::awaitable<A> a, boost::asio::awaitable<B> b) {
+  std::optional<A> first;  // both outlive the steps: concurrently() returns only once both have ended
+  std::optional<B> second;
+  co_await detail::concurrently(detail::into(std::move(a), &first), detail::into(std::move(b), &second));
+  co_return std::pair<A, B>{std::move(*first), std::move(*second)};
+}
 
 // How long a connection keeps its prepared statements (and their cached plans) before preparing them
 // afresh: PostgreSQL keeps a generic plan made for the table sizes of a statement's first executions until

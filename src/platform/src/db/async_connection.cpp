@@ -14,9 +14,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 namespace bazaar::platform::pq::detail {
 
@@ -102,6 +106,7 @@ void AsyncConnection::submit(const std::vector<Pipeline::Step>& steps, BatchHand
     complete(std::move(handler), unavailable("connection closed"), {});
     return;
   }
+  Flight::board(*this);
   Pending p{std::move(handler), {}, {}, nullptr};
   p.results.reserve(steps.size());
   bool sent = true;
@@ -225,6 +230,13 @@ void AsyncConnection::flush() {
   }
 }
 
+void AsyncConnection::cork(bool on) {
+  if (!usable()) return;
+  const int value = on ? 1 : 0;
+  // Fails harmlessly on a Unix socket: batches then leave one by one, as without a Flight.
+  (void)::setsockopt(PQsocket(conn_), IPPROTO_TCP, TCP_CORK, &value, sizeof value);
+}
+
 void AsyncConnection::close(const std::string& why) {
   if (!conn_) return;
   log::warn("database connection of an I/O thread closed", {{"reason", why}});
@@ -249,6 +261,30 @@ void AsyncConnection::give_up(const std::string& why) {
 asio::awaitable<std::vector<Result>> submit(AsyncConnection& connection, const std::vector<Pipeline::Step>& steps) {
   co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::vector<Result>)>(
       [&](auto handler) { connection.submit(steps, BatchHandler(std::move(handler))); }, asio::use_awaitable);
+}
+
+// ------------------------------------------------------------------------------------------------- Flight
+
+namespace {
+thread_local Flight* current_flight = nullptr;
+}  // namespace
+
+Flight::Flight() : outermost_(current_flight == nullptr) {
+  if (outermost_) current_flight = this;
+}
+
+Flight::~Flight() {
+  if (!outermost_) return;
+  current_flight = nullptr;
+  for (auto& connection : corked_) connection->cork(false);  // the kernel sends what it held, at once
+}
+
+void Flight::board(AsyncConnection& connection) {
+  if (current_flight == nullptr) return;
+  auto& corked = current_flight->corked_;
+  if (std::any_of(corked.begin(), corked.end(), [&](const auto& c) { return c.get() == &connection; })) return;
+  connection.cork(true);
+  corked.push_back(connection.shared_from_this());
 }
 
 // --------------------------------------------------------------------------------------------------- Lane

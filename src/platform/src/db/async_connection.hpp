@@ -57,6 +57,8 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   void submit(const std::vector<Pipeline::Step>& steps, BatchHandler handler);
   // Fails every batch in flight with a 503 and gives the connection up.
   void close(const std::string& why);
+  // Holds back what is written to the socket until uncorked (TCP_CORK); for Flight. A no-op on a Unix socket.
+  void cork(bool on);
 
  private:
   struct Command {
@@ -92,6 +94,25 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   std::unordered_set<std::string> prepared_;
   std::chrono::steady_clock::time_point planned_at_ = std::chrono::steady_clock::now();
   bool waiting_writable_ = false;
+};
+
+// While a Flight lives on a thread, what submit() writes there waits in the kernel (TCP_CORK on each
+// connection it goes out on) and leaves when the Flight ends: batches of steps started together
+// (pq::concurrently) travel in one flight whatever the scheduler does between their writes. Without it, a
+// second write that comes a little late can find the first batch already answered: two round trips.
+// Flights do not nest: an inner one joins the outer.
+class Flight {
+ public:
+  Flight();
+  ~Flight();
+  Flight(const Flight&) = delete;
+  Flight& operator=(const Flight&) = delete;
+  // For submit(): corks `connection` until the end of this thread's Flight, if one is on.
+  static void board(AsyncConnection& connection);
+
+ private:
+  bool outermost_;
+  std::vector<std::shared_ptr<AsyncConnection>> corked_;
 };
 
 // One I/O thread's connections.

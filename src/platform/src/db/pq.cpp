@@ -6,6 +6,11 @@
 #include "libpq_support.hpp"
 #include "outbox_statement.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/soci.h>
 
@@ -304,7 +309,26 @@ asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch) {
     co_await db.run([&](soci::session& s) { results = batch.run(s); });
   }
   if (batch.published()) db.events_committed();
+  for (const auto& hook : batch.commit_hooks()) hook();
   co_return results;
+}
+
+// Both steps start on this coroutine's executor, one after the other, each running up to its first wait (a
+// batch written to this thread's connection) — inside one Flight, so that both batches leave together.
+// wait_for_all: neither is cancelled when the other fails, so nothing is left half-way and unobserved.
+asio::awaitable<void> detail::concurrently(asio::awaitable<void> a, asio::awaitable<void> b) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto group = asio::experimental::make_parallel_group(asio::co_spawn(executor, std::move(a), asio::deferred),
+                                                       asio::co_spawn(executor, std::move(b), asio::deferred));
+  using Done = void(std::array<std::size_t, 2>, std::exception_ptr, std::exception_ptr);
+  auto [order, a_failed, b_failed] = co_await asio::async_initiate<const asio::use_awaitable_t<>&, Done>(
+      [&group](auto done) {
+        Flight flight;
+        group.async_wait(asio::experimental::wait_for_all(), std::move(done));
+      },
+      asio::use_awaitable);
+  if (a_failed) std::rethrow_exception(a_failed);
+  if (b_failed) std::rethrow_exception(b_failed);
 }
 
 namespace {

@@ -1,9 +1,36 @@
 #include "idempotency.hpp"
 
+#include <platform/idempotency.hpp>
 #include <platform/pq.hpp>
 #include <platform/security.hpp>
 
 #include <fmt/format.h>
+
+namespace bazaar::platform::http {
+
+// A response as stored under a key (what a replay sends back).
+struct StoredResponse {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+
+  static StoredResponse of(const Reply& reply) {
+    return {reply.status, std::string(reply.body_view()), std::string(reply.headers.get("Content-Type").value_or(""))};
+  }
+  bool matches(const Reply& reply) const {
+    return status == reply.status && body == reply.body_view() && content_type == reply.headers.get("Content-Type").value_or("");
+  }
+};
+
+// The key a request holds while its handler runs (Request::idempotency), and the response a batch of the
+// handler stored under it (store_response), once that batch has committed.
+struct IdempotencyClaim {
+  std::string scope;
+  std::string key;
+  std::optional<StoredResponse> stored;
+};
+
+}  // namespace bazaar::platform::http
 
 namespace bazaar::platform {
 
@@ -87,13 +114,17 @@ boost::asio::awaitable<Stored> claim(Database& db, const std::string& scope, con
   co_return Stored{Stored::State::in_progress, 0, {}, {}};
 }
 
-boost::asio::awaitable<void> store(Database& db, const std::string& scope, const std::string& key, int status,
-                                   const std::string& body, const std::string& content_type) {
+pq::Params store_params(const std::string& scope, const std::string& key, const http::StoredResponse& response) {
   auto params = key_params(scope, key);
-  params.add(std::int64_t{status});
-  params.add(body);
-  params.add(content_type);
-  co_await pq::query(db, kStore, std::move(params));
+  params.add(std::int64_t{response.status});
+  params.add(response.body);
+  params.add(response.content_type);
+  return params;
+}
+
+boost::asio::awaitable<void> store(Database& db, const std::string& scope, const std::string& key,
+                                   const http::StoredResponse& response) {
+  co_await pq::query(db, kStore, store_params(scope, key, response));
 }
 
 boost::asio::awaitable<void> release(Database& db, const std::string& scope, const std::string& key) {
@@ -135,6 +166,8 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
     case Stored::State::claimed: break;
   }
 
+  auto held = std::make_shared<http::IdempotencyClaim>(http::IdempotencyClaim{scope, key, std::nullopt});
+  rq.idempotency = held;
   http::Reply reply;
   std::exception_ptr failure;
   try {
@@ -142,19 +175,26 @@ boost::asio::awaitable<http::Reply> IdempotencyStore::handle(http::Request& rq, 
   } catch (...) {
     failure = std::current_exception();  // no co_await inside a handler: release the key below
   }
+  rq.idempotency.reset();
+  // A failure releases the key even if a batch of the handler stored a response: the client never got it.
   if (failure) {
     co_await release(db_, scope, key);
     std::rethrow_exception(failure);
   }
-  const std::string body(reply.body_view());
-  const std::string content_type(reply.headers.get("Content-Type").value_or(""));
-  const int status = reply.status;
-  if (releases_key(status)) {
+  if (releases_key(reply.status)) {
     co_await release(db_, scope, key);
-  } else {
-    co_await store(db_, scope, key, status, body, content_type);
+  } else if (!held->stored || !held->stored->matches(reply)) {  // else stored with the handler's last write
+    co_await store(db_, scope, key, http::StoredResponse::of(reply));
   }
   co_return reply;
+}
+
+void http::store_response(const Request& rq, const Reply& reply, pq::Pipeline& batch) {
+  if (!rq.idempotency || releases_key(reply.status)) return;
+  auto response = StoredResponse::of(reply);
+  batch.add(kStore, store_params(rq.idempotency->scope, rq.idempotency->key, response));
+  // Noted only once the batch has committed: a batch that failed stored nothing, and the layer must.
+  batch.on_commit([held = rq.idempotency, response = std::move(response)] { held->stored = response; });
 }
 
 boost::asio::awaitable<void> IdempotencyStore::purge_expired() {

@@ -2,7 +2,8 @@
 // Idempotency-Key handling per API.md: the first response to (caller scope, key) is stored for 24 h and
 // replayed for the same request; a different body under the same key is 422, a key whose first request
 // is still running is 409. Requests that fail validation (400/413/415/422), are rate limited or fail on
-// the server (5xx) release their key, so the client can correct and retry with it.
+// the server (5xx) release their key, so the client can correct and retry with it. A handler may store its
+// response itself, with its last write (platform/idempotency.hpp): then the store after it is skipped.
 #include <platform/db.hpp>
 #include <platform/http.hpp>
 
