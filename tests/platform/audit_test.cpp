@@ -45,7 +45,8 @@ platform::http::Request admin_request(const std::string& actor) {
   platform::http::Request rq;
   rq.method = platform::http::Method::post;
   rq.request_id = "req-" + testing::unique_suffix();
-  rq.principal = platform::http::Principal{actor, "admin", "jti-" + testing::unique_suffix()};
+  rq.principal = std::make_shared<const platform::http::Principal>(
+      platform::http::Principal{actor, "admin", "jti-" + testing::unique_suffix()});
   return rq;
 }
 

@@ -61,10 +61,10 @@ Path choose_path() {
   return path;
 }
 
-std::vector<pq::Result> run_batch(testing::PlatformApp& app, pq::Pipeline batch, Path path) {
+pq::Results run_batch(testing::PlatformApp& app, pq::Pipeline batch, Path path) {
   auto& db = app.platform().db();
   if (path == Path::pool) return testing::run_awaitable(pq::run(db, std::move(batch)));
-  std::vector<pq::Result> results;
+  pq::Results results;
   app.platform().run_on_io([&]() -> boost::asio::awaitable<void> { results = co_await pq::run(db, std::move(batch)); });
   return results;
 }

@@ -48,16 +48,6 @@ UserRow user_from(const pq::Result& r) {
   return u;
 }
 
-// The hot single-row reads (GET /api/v1/me, login, the facade) are prepared once per connection: one
-// round trip each, planned once. bench/pgbench/accounts_me.sql is the by-id statement, verbatim.
-std::optional<UserRow> one_user(soci::session& s, const pq::Prepared& statement, const std::string& value) {
-  pq::Params params;
-  params.add(value);
-  auto r = pq::exec_prepared(s, statement, params);
-  if (r.rows() == 0) return std::nullopt;
-  return user_from(r);
-}
-
 constexpr const char* kAddressColumns = R"sql(
     id::text, label, first_name, last_name, line1, line2, city, postal_code, region, country, phone,
     is_default_shipping::int)sql";
@@ -100,6 +90,8 @@ Address address_from(const soci::row& r) {
 
 namespace {
 
+// The hot single-row reads (GET /api/v1/me, login, the facade) are prepared once per connection: one
+// round trip each, planned once. bench/pgbench/accounts_me.sql is the by-id statement, verbatim.
 const std::string& user_by_id_sql() {
   static const std::string sql =
       std::string("SELECT") + kUserColumns + R"sql( FROM accounts.users WHERE id = CAST($1 AS uuid))sql";

@@ -81,7 +81,8 @@ struct Request {
   std::string request_id;
   std::string_view route;  // the matched template, e.g. "/api/v1/products/{id}" (owned by the Router), for logs and metrics
   std::vector<std::pair<std::string, std::string>> params;
-  std::optional<Principal> principal;
+  // Shared with the verified-token cache: a request costs no copy of the principal's strings.
+  std::shared_ptr<const Principal> principal;
   const Route* matched_route = nullptr;  // set by the routing middleware
   std::shared_ptr<IdempotencyClaim> idempotency;  // a keyed request's claimed key, while its handler runs
 

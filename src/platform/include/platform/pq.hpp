@@ -7,6 +7,7 @@
 // Errors are thrown as soci::postgresql_soci_error carrying the SQLSTATE, so that the platform's error
 // mapping (is_unique_violation, statement timeouts, lost connections) applies unchanged.
 #include <boost/asio/awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -31,7 +32,8 @@ struct Event;
 
 namespace bazaar::platform::pq {
 
-// Text parameters; NULL is nullopt. Values are copied in, so temporaries are fine.
+// Text parameters; NULL is nullopt. Values are copied in, so temporaries are fine. The first few live
+// inline: most statements take one to four, and a request should not pay an allocation for the list.
 class Params {
  public:
   std::string add(std::string value);  // returns "$<n>"
@@ -40,10 +42,10 @@ class Params {
   std::string add(const std::optional<std::string>& value);
   std::size_t size() const { return values_.size(); }
   // Pointers for libpq, valid while this object lives unchanged.
-  std::vector<const char*> pointers() const;
+  boost::container::small_vector<const char*, 8> pointers() const;
 
  private:
-  std::vector<std::optional<std::string>> values_;
+  boost::container::small_vector<std::optional<std::string>, 4> values_;
 };
 
 // A result set, read as text. Row and column indexes are zero-based.
@@ -66,6 +68,9 @@ class Result {
   };
   std::unique_ptr<pg_result, Clear> result_;
 };
+
+// A batch's results, one per statement in order; inline for the usual few.
+using Results = boost::container::small_vector<Result, 4>;
 
 // Runs one statement: one round trip.
 Result exec(soci::session& s, std::string_view sql, const Params& params = {});
@@ -99,7 +104,7 @@ class Pipeline {
   const std::vector<std::function<void()>>& commit_hooks() const { return on_commit_; }
   bool empty() const { return steps_.empty(); }
   // Blocking; on a pooled session outside any transaction.
-  std::vector<Result> run(soci::session& s) const;
+  Results run(soci::session& s) const;
 
   struct Step {
     const Prepared* prepared = nullptr;  // or
@@ -117,7 +122,7 @@ class Pipeline {
 // Runs `batch` (one round trip) and, when it published events, wakes the dispatcher after the commit, as
 // Database::transaction does; then its on_commit hooks. Like query(), on the calling I/O thread's own
 // connections when it has one.
-boost::asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch);
+boost::asio::awaitable<Results> run(Database& db, Pipeline batch);
 
 // Runs one statement, in its own implicit transaction: one round trip. On an I/O thread that the
 // platform gave connections (Database::attach_io), it is sent on one of that thread's non-blocking

@@ -82,7 +82,7 @@ void AsyncConnection::start() { watch_readable(); }
 void AsyncConnection::watch_readable() {
   socket_.async_wait(asio::posix::descriptor_base::wait_read, [weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
-    if (self && !ec && self->usable() && self->consume_input()) self->watch_readable();
+    if (self && !ec && self->usable() && self->consume_input() && self->usable()) self->watch_readable();
   });
 }
 
@@ -98,16 +98,18 @@ bool AsyncConnection::consume_input() {
     close(PQerrorMessage(conn_));
     return false;
   }
-  return read_results();
+  const bool open = read_results();
+  deliver_finished();
+  return open;
 }
 
-void AsyncConnection::submit(const std::vector<Pipeline::Step>& steps, BatchHandler handler) {
+void AsyncConnection::submit(std::span<const Pipeline::Step> steps, BatchHandler handler) {
   if (!usable()) {
     complete(std::move(handler), unavailable("connection closed"), {});
     return;
   }
   Flight::board(*this);
-  Pending p{std::move(handler), {}, {}, nullptr};
+  Pending p{Waiter(std::move(handler)), {}, {}, nullptr, nullptr};
   p.results.reserve(steps.size());
   bool sent = true;
   // Prepared afresh every pq::replan_after() (see there why). Statements still queued before the
@@ -164,7 +166,7 @@ bool AsyncConnection::read_results() {
     }
     if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
       PQclear(r);
-      complete_front();
+      finish_front();
       continue;
     }
     if (p.command >= p.commands.size()) {
@@ -188,7 +190,9 @@ void AsyncConnection::record(Pending& p, PGresult* r) {
     }
     return;
   }
-  if (command.prepared_name) prepared_.erase(command.prepared_name);
+  if (command.prepared_name) {
+    if (auto it = prepared_.find(std::string_view(command.prepared_name)); it != prepared_.end()) prepared_.erase(it);
+  }
   if (p.failure) {
     PQclear(r);
   } else {
@@ -196,20 +200,36 @@ void AsyncConnection::record(Pending& p, PGresult* r) {
   }
 }
 
-void AsyncConnection::complete_front() {
-  Pending p = std::move(pending_.front());
+void AsyncConnection::finish_front() {
+  Pending& p = pending_.front();
+  if (p.failure) p.error = failure_of(conn_, p.failure.get());
+  finished_.push_back(std::move(p));
   pending_.pop_front();
   --counters_.in_flight;
-  if (p.failure) {
-    complete(std::move(p.handler), failure_of(conn_, p.failure.get()), {});
-  } else {
-    complete(std::move(p.handler), nullptr, std::move(p.results));
-  }
 }
 
-// Posted, never called inline: the handler resumes a coroutine that may submit to this connection again.
-// The coroutine runs on this same io_context (a lane serves only its own thread's requests).
-void AsyncConnection::complete(BatchHandler handler, std::exception_ptr error, std::vector<Result> results) {
+// The waiting coroutines are resumed here, once libpq's results have been read, never from inside that
+// loop: a resumed request may submit to this connection again, or close it. They run on this same thread
+// (a lane serves only its own thread's requests), as asio's own completions do — without a post each.
+// A call made while resuming (closed_while_idle) leaves what finished meanwhile to the outer loop.
+void AsyncConnection::deliver_finished() {
+  if (delivering_) return;
+  delivering_ = true;
+  for (std::size_t i = 0; i < finished_.size(); ++i) {
+    Pending p = std::move(finished_[i]);  // the vector may grow while `p` resumes its request
+    if (p.error) {
+      std::move(p.waiter).take()(std::move(p.error), Results{});
+    } else {
+      std::move(p.waiter).take()(nullptr, std::move(p.results));
+    }
+  }
+  finished_.clear();
+  delivering_ = false;
+}
+
+// Posted, never called inline: for the failures found while submitting, whose handler must not run
+// inside the initiating call.
+void AsyncConnection::complete(BatchHandler handler, std::exception_ptr error, Results results) {
   asio::post(io_, [handler = std::move(handler), error = std::move(error), results = std::move(results)]() mutable {
     std::move(handler)(std::move(error), std::move(results));
   });
@@ -253,14 +273,14 @@ void AsyncConnection::give_up(const std::string& why) {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
     --counters_.in_flight;
-    complete(std::move(p.handler), unavailable(why), {});
+    complete(std::move(p.waiter).take(), unavailable(why), {});
   }
 }
 
 // A non-null exception_ptr is rethrown at the co_await.
-asio::awaitable<std::vector<Result>> submit(AsyncConnection& connection, const std::vector<Pipeline::Step>& steps) {
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, std::vector<Result>)>(
-      [&](auto handler) { connection.submit(steps, BatchHandler(std::move(handler))); }, asio::use_awaitable);
+asio::awaitable<Results> submit(AsyncConnection& connection, std::span<const Pipeline::Step> steps) {
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Results)>(
+      [&](BatchHandler handler) { connection.submit(steps, std::move(handler)); }, asio::use_awaitable);
 }
 
 // ------------------------------------------------------------------------------------------------- Flight

@@ -7,19 +7,23 @@
 // lock; only the counters read by /metrics are atomic.
 #include <platform/pq.hpp>
 
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/container/devector.hpp>
 
 #include <libpq-fe.h>
 
 #include <atomic>
 #include <chrono>
-#include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -29,7 +33,10 @@ class WorkerPool;
 
 namespace bazaar::platform::pq::detail {
 
-using BatchHandler = boost::asio::any_completion_handler<void(std::exception_ptr, std::vector<Result>)>;
+// What resumes the coroutine waiting for a batch (submit() below is the only caller). Its concrete type,
+// not a type-erased handler: one allocation less per statement.
+using BatchHandler =
+    boost::asio::async_result<boost::asio::use_awaitable_t<>, void(std::exception_ptr, Results)>::handler_type;
 
 struct AsyncCounters {
   std::atomic<std::uint64_t> batches{0};    // sent on an I/O thread's connection
@@ -53,8 +60,8 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   bool closed_while_idle();
   std::size_t in_flight() const { return pending_.size(); }
   // Sends the statements followed by one Sync (one implicit transaction). `handler` gets every
-  // statement's result, or the first error, once they arrive; it runs through its own executor.
-  void submit(const std::vector<Pipeline::Step>& steps, BatchHandler handler);
+  // statement's result, or the first error, once they arrive, on this connection's thread.
+  void submit(std::span<const Pipeline::Step> steps, BatchHandler handler);
   // Fails every batch in flight with a 503 and gives the connection up.
   void close(const std::string& why);
   // Holds back what is written to the socket until uncorked (TCP_CORK); for Flight. A no-op on a Unix socket.
@@ -68,11 +75,29 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   struct ResultDeleter {
     void operator()(PGresult* r) const { PQclear(r); }
   };
+  // A BatchHandler can be moved but not move-assigned, which the queues below need.
+  class Waiter {
+   public:
+    explicit Waiter(BatchHandler handler) : handler_(std::move(handler)) {}
+    Waiter(Waiter&&) = default;
+    Waiter& operator=(Waiter&& other) noexcept {
+      if (this != &other) {
+        handler_.reset();
+        if (other.handler_) handler_.emplace(std::move(*other.handler_));
+      }
+      return *this;
+    }
+    BatchHandler take() && { return std::move(*handler_); }
+
+   private:
+    std::optional<BatchHandler> handler_;
+  };
   struct Pending {
-    BatchHandler handler;
-    std::vector<Command> commands;
-    std::vector<Result> results;
+    Waiter waiter;
+    boost::container::small_vector<Command, 4> commands;
+    Results results;
     std::unique_ptr<PGresult, ResultDeleter> failure;  // the first error; later statements only say "aborted"
+    std::exception_ptr error;                          // what `failure` is thrown as, once the batch is done
     std::size_t command = 0;                           // whose results are arriving
     bool command_answered = false;                     // at least one result for `command` arrived
   };
@@ -81,17 +106,24 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   bool consume_input();  // reads what arrived and completes finished batches; false when it had to close
   bool read_results();   // false when the connection had to be closed
   void record(Pending& p, PGresult* r);
-  void complete_front();
+  void finish_front();
+  void deliver_finished();
   void flush();
-  void complete(BatchHandler handler, std::exception_ptr error, std::vector<Result> results);
+  void complete(BatchHandler handler, std::exception_ptr error, Results results);
   void give_up(const std::string& why);  // close() without the warning (shutdown)
 
   boost::asio::io_context& io_;
   PGconn* conn_;
   boost::asio::posix::stream_descriptor socket_;
   AsyncCounters& counters_;
-  std::deque<Pending> pending_;
-  std::unordered_set<std::string> prepared_;
+  boost::container::devector<Pending> pending_;  // sent, in the order their results will arrive
+  std::vector<Pending> finished_;                 // answered, waiting for deliver_finished()
+  bool delivering_ = false;
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, NameHash, std::equal_to<>> prepared_;  // looked up without a copy of the name
   std::chrono::steady_clock::time_point planned_at_ = std::chrono::steady_clock::now();
   bool waiting_writable_ = false;
 };
@@ -156,6 +188,6 @@ class AsyncLanes {
 };
 
 // Sends `steps` on `connection` and waits for their results.
-boost::asio::awaitable<std::vector<Result>> submit(AsyncConnection& connection, const std::vector<Pipeline::Step>& steps);
+boost::asio::awaitable<Results> submit(AsyncConnection& connection, std::span<const Pipeline::Step> steps);
 
 }  // namespace bazaar::platform::pq::detail

@@ -147,9 +147,8 @@ std::string Params::add_null() {
 
 std::string Params::add(const std::optional<std::string>& value) { return value ? add(*value) : add_null(); }
 
-std::vector<const char*> Params::pointers() const {
-  std::vector<const char*> out;
-  out.reserve(values_.size());
+boost::container::small_vector<const char*, 8> Params::pointers() const {
+  boost::container::small_vector<const char*, 8> out;
   for (const auto& v : values_) out.push_back(v ? v->c_str() : nullptr);
   return out;
 }
@@ -255,7 +254,7 @@ PGresult* next_result(PGconn* conn) {
 
 }  // namespace
 
-std::vector<Result> Pipeline::run(soci::session& s) const {
+Results Pipeline::run(soci::session& s) const {
   PGconn* conn = connection_of(s);
   if (PQtransactionStatus(conn) != PQTRANS_IDLE) throw std::logic_error("pq::Pipeline::run inside a transaction");
   replan_if_due(conn);
@@ -265,7 +264,7 @@ std::vector<Result> Pipeline::run(soci::session& s) const {
       prepare(conn, *step.prepared, static_cast<int>(step.params.size()));
     }
   }
-  std::vector<Result> results;
+  Results results;
   results.reserve(steps_.size());
   PGresult* failure = nullptr;  // the first error; later statements only say "aborted"
   {
@@ -301,8 +300,8 @@ std::vector<Result> Pipeline::run(soci::session& s) const {
   return results;
 }
 
-asio::awaitable<std::vector<Result>> run(Database& db, Pipeline batch) {
-  std::vector<Result> results;
+asio::awaitable<Results> run(Database& db, Pipeline batch) {
+  Results results;
   if (auto* connection = db.async_connection(co_await asio::this_coro::executor)) {
     results = co_await detail::submit(*connection, batch.steps());
   } else {
@@ -336,8 +335,7 @@ namespace {
 // One statement: on the I/O thread's connection when it has one, else on the pool.
 asio::awaitable<Result> query_step(Database& db, Pipeline::Step step) {
   if (auto* connection = db.async_connection(co_await asio::this_coro::executor)) {
-    const std::vector<Pipeline::Step> steps{std::move(step)};
-    co_return std::move((co_await detail::submit(*connection, steps)).front());
+    co_return std::move((co_await detail::submit(*connection, {&step, 1})).front());
   }
   co_return co_await db.run([&](soci::session& s) {
     return step.prepared ? exec_prepared(s, *step.prepared, step.params) : exec(s, step.sql, step.params);

@@ -25,9 +25,10 @@ bool sane_request_id(std::string_view id) {
 
 std::string generate_request_id() {
   // Not a secret, only unique: a per-thread PRNG seeded from the OS is plenty and costs nanoseconds.
+  // 15 hex digits (60 bits) fit in std::string's inline buffer: no allocation per request.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   constexpr std::string_view kHex = "0123456789abcdef";
-  std::string id(16, '0');
+  std::string id(15, '0');
   for (auto bits = rng(); char& c : id) {
     c = kHex[bits & 0xf];
     bits >>= 4;
@@ -139,10 +140,10 @@ bool is_ops_path(std::string_view path) { return path == "/healthz" || path == "
 // I/O thread remembers the principals of tokens it verified (exact token text → principal and expiry),
 // re-checking only the expiry on a hit, and looks them up without copying the token. Bounded: the map is
 // dropped when full. Tokens are never cached when invalid.
-Result<http::Principal> principal_for(const security::JwtService& jwt, std::string_view token) {
+Result<std::shared_ptr<const http::Principal>> principal_for(const security::JwtService& jwt, std::string_view token) {
   constexpr std::size_t kMaxEntries = 4096;
   struct Verified {
-    http::Principal principal;
+    std::shared_ptr<const http::Principal> principal;
     std::int64_t expires;  // unix seconds, leeway included
   };
   struct TokenHash {
@@ -166,7 +167,7 @@ Result<http::Principal> principal_for(const security::JwtService& jwt, std::stri
   }
   auto claims = jwt.verify(token, now);
   if (!claims) return claims.error();
-  http::Principal principal{claims->sub, claims->role, claims->jti};
+  auto principal = std::make_shared<const http::Principal>(http::Principal{claims->sub, claims->role, claims->jti});
   if (cache.entries.size() >= kMaxEntries) cache.entries.clear();
   cache.entries.emplace(std::string(token), Verified{principal, claims->exp + jwt.settings().leeway.count()});
   return principal;
@@ -176,63 +177,72 @@ Result<http::Principal> principal_for(const security::JwtService& jwt, std::stri
 
 Pipeline::Pipeline(PipelineOptions options, PipelineDeps deps) : options_(std::move(options)), deps_(deps) {}
 
-// Outermost: gives every request an id, measures and logs it, and turns any exception into a problem.
+// The steps, in order: request id → CORS preflight → per-IP rate limit → routing (404/405/OPTIONS, admin
+// listener split) → authentication → principal checks → authorization → idempotency → the route's handler;
+// then the reply's common headers, metrics and the access log, with any exception turned into a problem.
+// One coroutine for all of it, with plain functions for the steps that never wait: every coroutine frame
+// is an allocation, GCC gives each local and temporary of a coroutine a place in its frame, and this runs
+// for every request.
 boost::asio::awaitable<Reply> Pipeline::operator()(Request& rq) const {
   const auto started = std::chrono::steady_clock::now();
   rq.request_id = http::request_id_for(rq);
-  Reply reply;
+  const bool cors = cors_allowed(options_.cors_origins, rq);
+  const bool preflight = cors && rq.method == http::Method::options && rq.header("Access-Control-Request-Method");
+  std::optional<Reply> reply;
   std::exception_ptr failure;
   try {
-    reply = co_await dispatch(rq);
+    if (preflight) reply = cors_preflight(*rq.header("Origin"));
+    if (!reply && rate_limited(rq)) co_await limit_rate(rq, reply);
+    if (!reply) admit(rq, reply);
+    for (std::size_t i = 0; !reply && rq.principal && i < deps_.principal_checks.size(); ++i) {
+      auto ok = co_await deps_.principal_checks[i](*rq.principal);
+      if (!ok) reply = http::problem(ok.error(), rq);
+    }
+    if (!reply) reply = authorize(rq);
+    if (!reply) reply = co_await handle_admitted(rq);
   } catch (...) {
     failure = std::current_exception();
   }
-  if (failure) reply = problem_for_exception(rq, failure);
-  reply.headers.set("X-Request-Id", rq.request_id);
-  add_security_headers(reply);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (rq.matched_route) {
-    deps_.metrics.observe_route(rq.matched_route, rq.method_name, rq.route, reply.status, seconds);
-  } else {
-    deps_.metrics.observe_request(rq.method_name, rq.route, reply.status, seconds);
-  }
-  if (log::enabled(log::Level::info)) log_request(rq, reply, seconds);
-  co_return reply;
+  finish(rq, reply, failure, cors && !preflight, started);  // errors carry CORS headers too: browsers read them
+  co_return std::move(*reply);
 }
 
-// The steps, in order: CORS → per-IP rate limit → routing (404/405/OPTIONS, admin listener split) →
-// authentication → authorization → idempotency → the route's handler. One coroutine, plain functions
-// for the steps that never wait: each coroutine frame is an allocation, and this runs for every request.
-boost::asio::awaitable<Reply> Pipeline::dispatch(Request& rq) const {
-  const bool cors = cors_allowed(options_.cors_origins, rq);
-  if (cors && rq.method == http::Method::options && rq.header("Access-Control-Request-Method")) {
-    co_return cors_preflight(*rq.header("Origin"));
-  }
-  Reply reply = co_await guarded(rq);
-  if (cors) add_cors_headers(*rq.header("Origin"), reply);
-  co_return reply;
+bool Pipeline::rate_limited(const Request& rq) const {
+  return options_.rate_limit_enabled && !is_ops_path(rq.path) && rq.path != "/metrics";
 }
 
-boost::asio::awaitable<Reply> Pipeline::guarded(Request& rq) const {
-  if (options_.rate_limit_enabled && !is_ops_path(rq.path) && rq.path != "/metrics") {
-    auto decision = co_await deps_.rate_limiter.hit("ip:" + rq.client_ip, options_.per_ip_per_minute,
-                                                    std::chrono::seconds(60));
-    if (!decision.allowed) co_return http::problem(Error::rate_limited(decision.retry_after_seconds), rq);
-  }
-  if (auto refused = route(rq)) co_return std::move(*refused);
-  if (auto refused = authenticate(rq)) co_return std::move(*refused);
-  if (rq.principal) {
-    for (const auto& check : deps_.principal_checks) {
-      auto ok = co_await check(*rq.principal);
-      if (!ok) co_return http::problem(ok.error(), rq);
-    }
-  }
-  if (auto refused = authorize(rq)) co_return std::move(*refused);
+boost::asio::awaitable<void> Pipeline::limit_rate(const Request& rq, std::optional<Reply>& refusal) const {
+  auto decision = co_await deps_.rate_limiter.hit("ip:" + rq.client_ip, options_.per_ip_per_minute, std::chrono::seconds(60));
+  if (!decision.allowed) refusal = http::problem(Error::rate_limited(decision.retry_after_seconds), rq);
+}
+
+void Pipeline::admit(Request& rq, std::optional<Reply>& refusal) const {
+  refusal = route(rq);
+  if (!refusal) refusal = authenticate(rq);
+}
+
+// Not a coroutine: the handler's awaitable is returned as it is, without a frame of its own.
+boost::asio::awaitable<Reply> Pipeline::handle_admitted(Request& rq) const {
   if (deps_.idempotency.applies(rq)) {
     static const http::Next handler = [](Request& r) { return r.matched_route->handler(r); };
-    co_return co_await deps_.idempotency.handle(rq, handler);
+    return deps_.idempotency.handle(rq, handler);
   }
-  co_return co_await rq.matched_route->handler(rq);
+  return rq.matched_route->handler(rq);
+}
+
+void Pipeline::finish(const Request& rq, std::optional<Reply>& reply, std::exception_ptr failure, bool cors_headers,
+                      std::chrono::steady_clock::time_point started) const {
+  if (failure) reply = problem_for_exception(rq, failure);
+  if (cors_headers) add_cors_headers(*rq.header("Origin"), *reply);
+  reply->headers.set("X-Request-Id", rq.request_id);
+  add_security_headers(*reply);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (rq.matched_route) {
+    deps_.metrics.observe_route(rq.matched_route, rq.method_name, rq.route, reply->status, seconds);
+  } else {
+    deps_.metrics.observe_request(rq.method_name, rq.route, reply->status, seconds);
+  }
+  if (log::enabled(log::Level::info)) log_request(rq, *reply, seconds);
 }
 
 // Matches the route, or answers 404/405/OPTIONS (and keeps /admin on the admin listener when separate).

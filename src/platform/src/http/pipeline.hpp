@@ -1,5 +1,5 @@
 #pragma once
-// What every request passes, outermost first:
+// What every request passes, outermost first (one coroutine, Pipeline::operator()):
 //   request context (request id, access log, metrics, security headers, exception → problem)
 //   → CORS → per-IP rate limit → routing (404/405/OPTIONS, admin listener split) → authentication
 //   → authorization → idempotency → the route's handler.
@@ -11,6 +11,8 @@
 #include <platform/module.hpp>
 #include <platform/security.hpp>
 
+#include <chrono>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,12 +41,17 @@ class Pipeline {
   boost::asio::awaitable<http::Reply> operator()(http::Request& rq) const;
 
  private:
-  boost::asio::awaitable<http::Reply> dispatch(http::Request& rq) const;
-  boost::asio::awaitable<http::Reply> guarded(http::Request& rq) const;
   // The steps that never wait: a reply when they refuse the request, nullopt to go on.
   std::optional<http::Reply> route(http::Request& rq) const;
   std::optional<http::Reply> authenticate(http::Request& rq) const;
   std::optional<http::Reply> authorize(const http::Request& rq) const;
+  // Plain functions around the one coroutine, so that their temporaries stay out of its frame.
+  bool rate_limited(const http::Request& rq) const;
+  boost::asio::awaitable<void> limit_rate(const http::Request& rq, std::optional<http::Reply>& refusal) const;
+  void admit(http::Request& rq, std::optional<http::Reply>& refusal) const;  // routing, authentication
+  boost::asio::awaitable<http::Reply> handle_admitted(http::Request& rq) const;
+  void finish(const http::Request& rq, std::optional<http::Reply>& reply, std::exception_ptr failure, bool cors_headers,
+              std::chrono::steady_clock::time_point started) const;
 
   PipelineOptions options_;
   PipelineDeps deps_;
