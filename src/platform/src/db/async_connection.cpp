@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 #include <netinet/in.h>
@@ -66,6 +67,24 @@ PGconn* connect_blocking(const std::string& conninfo, std::chrono::milliseconds 
 
 }  // namespace
 
+bool is_read_only(std::string_view sql) {
+  std::string text;  // lower case, each run of white space one space
+  text.reserve(sql.size());
+  for (char c : sql) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!text.empty() && text.back() != ' ') text.push_back(' ');
+    } else {
+      text.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  if (!text.starts_with("select ")) return false;
+  for (std::string_view locking : {" for update", " for no key update", " for share", " for key share", "advisory",
+                                   "nextval(", "setval("}) {
+    if (text.find(locking) != std::string::npos) return false;
+  }
+  return true;
+}
+
 // ------------------------------------------------------------------------------------------ AsyncConnection
 
 AsyncConnection::AsyncConnection(asio::io_context& io, PGconn* conn, AsyncCounters& counters)
@@ -108,14 +127,28 @@ void AsyncConnection::submit(std::span<const Pipeline::Step> steps, BatchHandler
     complete(std::move(handler), unavailable("connection closed"), {});
     return;
   }
+  send(steps, Waiter(std::move(handler)), /*may_group=*/true);
+}
+
+bool AsyncConnection::lone_read(std::span<const Pipeline::Step> steps) const {
+  if (steps.size() != 1 || !steps[0].prepared) return false;
+  const auto known = prepared_.find(std::string_view(steps[0].prepared->name));
+  return known != prepared_.end() ? known->second : is_read_only(steps[0].prepared->sql);
+}
+
+void AsyncConnection::send(std::span<const Pipeline::Step> steps, Waiter waiter, bool may_group) {
   Flight::board(*this);
-  Pending p{Waiter(std::move(handler)), {}, {}, nullptr, nullptr};
+  Pending p{std::move(waiter), steps, {}, {}, nullptr, nullptr};
   p.results.reserve(steps.size());
   bool sent = true;
   // Prepared afresh every pq::replan_after() (see there why). Statements still queued before the
-  // DEALLOCATE run first: the pipeline keeps order.
+  // DEALLOCATE run first: the pipeline keeps order. Never inside a group: a DEALLOCATE rolled back with
+  // the group would leave statements prepared that this connection takes for gone.
   const auto now = std::chrono::steady_clock::now();
-  if (now - planned_at_ >= replan_after()) {
+  const bool replan = now - planned_at_ >= replan_after();
+  const bool grouped = may_group && !replan && lone_read(steps);
+  if (!grouped) close_group();  // a batch has a transaction of its own
+  if (replan) {
     planned_at_ = now;
     if (!prepared_.empty()) {
       prepared_.clear();
@@ -128,9 +161,9 @@ void AsyncConnection::submit(std::span<const Pipeline::Step> steps, BatchHandler
     const auto values = step.params.pointers();
     const int n = static_cast<int>(values.size());
     // A statement new to this connection is prepared in the same flight, ahead of its first use.
-    if (step.prepared && !prepared_.contains(step.prepared->name)) {
+    if (step.prepared && !prepared_.contains(std::string_view(step.prepared->name))) {
       sent = PQsendPrepare(conn_, step.prepared->name, step.prepared->sql, n, nullptr) == 1;
-      prepared_.insert(step.prepared->name);
+      prepared_.emplace(step.prepared->name, is_read_only(step.prepared->sql));
       p.commands.push_back({-1, step.prepared->name});
     }
     sent = sent && (step.prepared ? PQsendQueryPrepared(conn_, step.prepared->name, n, values.data(), nullptr, nullptr, 0)
@@ -138,23 +171,62 @@ void AsyncConnection::submit(std::span<const Pipeline::Step> steps, BatchHandler
     p.commands.push_back({static_cast<int>(i), nullptr});
     p.results.emplace_back(nullptr);
   }
-  sent = sent && PQpipelineSync(conn_) == 1;
+  if (grouped) {
+    p.ends_group = false;
+    group_open_ = true;
+  } else {
+    sent = sent && PQpipelineSync(conn_) == 1;
+  }
   pending_.push_back(std::move(p));
   ++counters_.in_flight;
   if (!sent) {
     close(PQerrorMessage(conn_));  // libpq's queue no longer matches ours: give the connection up
     return;
   }
+  if (!grouped) {
+    flush();
+  } else if (!group_sync_posted_) {  // after the reads of this turn: handlers queued before it run first
+    group_sync_posted_ = true;
+    asio::post(io_, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->group_sync_posted_ = false;
+        self->close_group();
+      }
+    });
+  }
+}
+
+void AsyncConnection::close_group() {
+  if (!group_open_ || !usable()) return;
+  group_open_ = false;
+  pending_.back().ends_group = true;  // reads only join an open group, so the last one sent is its last
+  if (PQpipelineSync(conn_) != 1) {
+    close(PQerrorMessage(conn_));
+    return;
+  }
   flush();
 }
 
-// Results arrive as: for each command its result(s) and then a NULL; for the Sync one PIPELINE_SYNC
-// result (no NULL). After an error the remaining commands answer PIPELINE_ABORTED until the Sync.
+// Results arrive as: for each command its result(s) and then a NULL; for a Sync one PIPELINE_SYNC result
+// (no NULL). After an error the remaining commands answer PIPELINE_ABORTED until the Sync.
 bool AsyncConnection::read_results() {
   while (!pending_.empty()) {
     if (PQisBusy(conn_)) return true;  // the rest has not arrived yet
     PGresult* r = PQgetResult(conn_);
-    Pending& p = pending_.front();
+    if (r != nullptr && PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      if (!finish_group()) {
+        close("a Sync out of step with the statements sent");
+        return false;
+      }
+      continue;
+    }
+    if (reading_ >= pending_.size()) {
+      if (r) PQclear(r);
+      close("more results than statements");
+      return false;
+    }
+    Pending& p = pending_[reading_];
     if (r == nullptr) {
       if (!p.command_answered) {  // out of step with libpq: never guess which result is whose
         close("unexpected end of results");
@@ -162,11 +234,8 @@ bool AsyncConnection::read_results() {
       }
       ++p.command;
       p.command_answered = false;
-      continue;
-    }
-    if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-      PQclear(r);
-      finish_front();
+      // A read in a group is answered: what follows is the next read's, the Sync comes after the group.
+      if (p.command == p.commands.size() && !p.ends_group) ++reading_;
       continue;
     }
     if (p.command >= p.commands.size()) {
@@ -193,19 +262,49 @@ void AsyncConnection::record(Pending& p, PGresult* r) {
   if (command.prepared_name) {
     if (auto it = prepared_.find(std::string_view(command.prepared_name)); it != prepared_.end()) prepared_.erase(it);
   }
-  if (p.failure) {
+  if (PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+    p.aborted = true;
+    PQclear(r);
+  } else if (p.failure) {
     PQclear(r);
   } else {
     p.failure.reset(r);
   }
 }
 
-void AsyncConnection::finish_front() {
-  Pending& p = pending_.front();
-  if (p.failure) p.error = failure_of(conn_, p.failure.get());
-  finished_.push_back(std::move(p));
-  pending_.pop_front();
-  --counters_.in_flight;
+// The batches up to the first that ends a group are done: their implicit transaction has ended. When a
+// read of a group failed, the reads after it were skipped (PIPELINE_ABORTED): each is sent again, alone.
+// The reads before it keep their answers: the rollback undid nothing, as they changed nothing.
+bool AsyncConnection::finish_group() {
+  std::size_t size = 0;
+  while (size < pending_.size() && !pending_[size].ends_group) ++size;
+  if (size == pending_.size()) return false;
+  ++size;
+  for (std::size_t i = 0; i < size; ++i) {
+    if (pending_[i].command != pending_[i].commands.size()) return false;
+  }
+  boost::container::small_vector<Pending, 1> again;
+  for (std::size_t i = 0; i < size; ++i) {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    --counters_.in_flight;
+    if (p.failure) {
+      p.error = failure_of(conn_, p.failure.get());
+    } else if (p.aborted) {  // only a group's reads are skipped for another batch's error
+      again.push_back(std::move(p));
+      continue;
+    }
+    finished_.push_back(std::move(p));
+  }
+  reading_ = 0;
+  for (auto& p : again) {
+    if (usable()) {
+      send(p.steps, std::move(p.waiter), /*may_group=*/false);
+    } else {
+      complete(std::move(p.waiter).take(), unavailable("connection closed"), {});
+    }
+  }
+  return true;
 }
 
 // The waiting coroutines are resumed here, once libpq's results have been read, never from inside that
@@ -269,6 +368,8 @@ void AsyncConnection::give_up(const std::string& why) {
   PQfinish(conn_);
   conn_ = nullptr;
   --counters_.connected;
+  group_open_ = false;
+  reading_ = 0;
   while (!pending_.empty()) {
     Pending p = std::move(pending_.front());
     pending_.pop_front();

@@ -24,7 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 namespace bazaar::platform {
@@ -61,6 +61,14 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   std::size_t in_flight() const { return pending_.size(); }
   // Sends the statements followed by one Sync (one implicit transaction). `handler` gets every
   // statement's result, or the first error, once they arrive, on this connection's thread.
+  //
+  // Except for a lone read (one prepared SELECT without a locking clause, see is_read_only): the reads
+  // submitted during one turn of the event loop share one Sync, sent at the end of the turn. Every Sync
+  // costs a send on each side, a wake-up and a commit in PostgreSQL; a group of reads costs one of each.
+  // The reads then share an implicit transaction, which changes nothing for them (each still reads its
+  // own snapshot, and a read takes no row locks) until one of them fails: that one gets its error, the
+  // reads before it their answers, and the reads after it, which PostgreSQL skipped, are sent again, each
+  // alone.
   void submit(std::span<const Pipeline::Step> steps, BatchHandler handler);
   // Fails every batch in flight with a 503 and gives the connection up.
   void close(const std::string& why);
@@ -94,19 +102,25 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   };
   struct Pending {
     Waiter waiter;
+    std::span<const Pipeline::Step> steps;  // the submitter's, alive while it waits: for sending again
     boost::container::small_vector<Command, 4> commands;
     Results results;
     std::unique_ptr<PGresult, ResultDeleter> failure;  // the first error; later statements only say "aborted"
     std::exception_ptr error;                          // what `failure` is thrown as, once the batch is done
     std::size_t command = 0;                           // whose results are arriving
     bool command_answered = false;                     // at least one result for `command` arrived
+    bool ends_group = true;                            // the next Sync follows it (false: a read in an open group)
+    bool aborted = false;                              // skipped after another statement's error
   };
 
   void watch_readable();
   bool consume_input();  // reads what arrived and completes finished batches; false when it had to close
   bool read_results();   // false when the connection had to be closed
+  void send(std::span<const Pipeline::Step> steps, Waiter waiter, bool may_group);
+  bool lone_read(std::span<const Pipeline::Step> steps) const;
+  void close_group();  // sends the open group's Sync
   void record(Pending& p, PGresult* r);
-  void finish_front();
+  bool finish_group();  // at a Sync: false when out of step with libpq
   void deliver_finished();
   void flush();
   void complete(BatchHandler handler, std::exception_ptr error, Results results);
@@ -117,13 +131,18 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   boost::asio::posix::stream_descriptor socket_;
   AsyncCounters& counters_;
   boost::container::devector<Pending> pending_;  // sent, in the order their results will arrive
+  std::size_t reading_ = 0;                       // index in pending_ of the batch whose results arrive
+  bool group_open_ = false;                       // reads sent whose Sync is not
+  bool group_sync_posted_ = false;
   std::vector<Pending> finished_;                 // answered, waiting for deliver_finished()
   bool delivering_ = false;
   struct NameHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_set<std::string, NameHash, std::equal_to<>> prepared_;  // looked up without a copy of the name
+  // The statements this connection has prepared (looked up without a copy of the name), each with
+  // whether it only reads (is_read_only, decided once).
+  std::unordered_map<std::string, bool, NameHash, std::equal_to<>> prepared_;
   std::chrono::steady_clock::time_point planned_at_ = std::chrono::steady_clock::now();
   bool waiting_writable_ = false;
 };
@@ -186,6 +205,11 @@ class AsyncLanes {
   AsyncCounters counters_;
   std::vector<std::unique_ptr<Lane>> lanes_;
 };
+
+// Whether `sql` only reads: a SELECT without a locking clause (FOR UPDATE/SHARE) and without advisory locks
+// or sequence changes. Such a statement takes no lock another request could wait on, and running it again
+// after a rollback is the same as running it once.
+bool is_read_only(std::string_view sql);
 
 // Sends `steps` on `connection` and waits for their results.
 boost::asio::awaitable<Results> submit(AsyncConnection& connection, std::span<const Pipeline::Step> steps);
