@@ -91,32 +91,34 @@ void append_hex(std::string& out, unsigned char c) {
   out.push_back(hex_digits[c & 0x0F]);
 }
 
+// A character that would start a physical line with "." or "From " is encoded: SMTP dot-stuffing and mbox
+// "From " quoting then never touch our bodies.
+bool guarded_at_line_start(std::string_view line, std::size_t i) {
+  return line[i] == '.' || (line[i] == 'F' && line.substr(i).starts_with("From "));
+}
+
+// Written character by character, without a string per character: a checkout's messages go through here.
 void append_qp_line(std::string& out, std::string_view line) {
   std::size_t width = 0;  // characters on the current physical line
   for (std::size_t i = 0; i < line.size(); ++i) {
     const auto c = static_cast<unsigned char>(line[i]);
     const bool last = i + 1 == line.size();
-    std::string piece;
-    if (c == '=' || (c < 0x20 && c != '\t') || c > 0x7E) {
-      append_hex(piece, c);
-    } else if ((c == ' ' || c == '\t') && last) {
-      append_hex(piece, c);  // trailing whitespace would be stripped in transit
-    } else if (width == 0 && (c == '.' || (c == 'F' && line.substr(i).starts_with("From ")))) {
-      append_hex(piece, c);  // SMTP dot-stuffing and mbox "From " quoting never touch our bodies
-    } else {
-      piece.push_back(static_cast<char>(c));
-    }
+    bool encode = c == '=' || (c < 0x20 && c != '\t') || c > 0x7E ||
+                  ((c == ' ' || c == '\t') && last) ||  // trailing whitespace would be stripped in transit
+                  (width == 0 && guarded_at_line_start(line, i));
     const std::size_t limit = last ? 76 : 75;  // a soft break needs room for its '='
-    if (width + piece.size() > limit) {
+    if (width + (encode ? 3 : 1) > limit) {
       out += "=\r\n";
       width = 0;
-      if (piece == "." || (piece == "F" && line.substr(i).starts_with("From "))) {
-        piece.clear();
-        append_hex(piece, c);
-      }
+      encode = encode || guarded_at_line_start(line, i);
     }
-    out += piece;
-    width += piece.size();
+    if (encode) {
+      append_hex(out, c);
+      width += 3;
+    } else {
+      out.push_back(static_cast<char>(c));
+      width += 1;
+    }
   }
 }
 
@@ -218,7 +220,9 @@ std::string quoted_printable(std::string_view text) {
   out.reserve(text.size() + text.size() / 10);
   std::size_t pos = 0;
   while (pos <= text.size()) {
-    const auto eol = text.find_first_of("\r\n", pos);
+    const auto found = std::find_if(text.begin() + static_cast<std::ptrdiff_t>(pos), text.end(),
+                                    [](char c) { return c == '\r' || c == '\n'; });
+    const auto eol = found == text.end() ? std::string_view::npos : static_cast<std::size_t>(found - text.begin());
     const auto line = text.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
     append_qp_line(out, line);
     if (eol == std::string_view::npos) break;

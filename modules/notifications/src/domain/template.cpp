@@ -6,7 +6,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace bazaar::notifications::tmpl {
@@ -484,11 +488,36 @@ std::optional<TemplateError> check_syntax(std::string_view source) {
   }
 }
 
+namespace {
+
+// A shop has a handful of templates and renders them for every message (a checkout sends two): each
+// source text is parsed once. Keyed by the text itself, so an edited template is simply a new entry; a
+// pure cache of a pure function, bounded by clearing it when full. Sources that fail to parse are not kept.
+std::shared_ptr<const std::vector<Node>> parsed(std::string_view source) {
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::shared_ptr<const std::vector<Node>>, TextHash, std::equal_to<>> cache;
+  {
+    std::lock_guard lock(mutex);
+    if (auto it = cache.find(source); it != cache.end()) return it->second;
+  }
+  auto nodes = std::make_shared<const std::vector<Node>>(Parser(source).parse());
+  std::lock_guard lock(mutex);
+  if (cache.size() >= 256) cache.clear();
+  cache.emplace(std::string(source), nodes);
+  return nodes;
+}
+
+}  // namespace
+
 Rendered render(std::string_view source, const json::value& context, Escape escape) {
   Rendered result;
   try {
-    const auto nodes = Parser(source).parse();
-    Renderer(context, escape).render(nodes, result.text);
+    const auto nodes = parsed(source);
+    Renderer(context, escape).render(*nodes, result.text);
   } catch (const Failure& f) {
     result.text.clear();
     result.error = error_at(source, f.offset, f.message);

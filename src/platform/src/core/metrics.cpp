@@ -51,15 +51,47 @@ std::string_view status_class(int status) {
 
 }  // namespace
 
+std::size_t detail::stripe_of_this_thread() {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t stripe = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+  return stripe;
+}
+
+namespace {
+template <class Stripes, class Field>
+std::uint64_t total(const Stripes& stripes, Field field) {
+  std::uint64_t sum = 0;
+  for (const auto& stripe : stripes) sum += field(stripe).load(std::memory_order_relaxed);
+  return sum;
+}
+}  // namespace
+
+std::uint64_t Counter::value() const {
+  return total(stripes_, [](const Stripe& s) -> const auto& { return s.value; });
+}
+
 void Histogram::observe(double seconds) {
+  auto& stripe = stripes_[detail::stripe_of_this_thread()];
   for (std::size_t i = 0; i < kBounds.size(); ++i) {
     if (seconds <= kBounds[i]) {
-      buckets_[i].fetch_add(1, std::memory_order_relaxed);
+      stripe.buckets[i].fetch_add(1, std::memory_order_relaxed);
       break;
     }
   }
-  count_.fetch_add(1, std::memory_order_relaxed);
-  sum_us_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  stripe.count.fetch_add(1, std::memory_order_relaxed);
+  stripe.sum_us.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+}
+
+std::uint64_t Histogram::count() const {
+  return total(stripes_, [](const Stripe& s) -> const auto& { return s.count; });
+}
+
+double Histogram::sum() const {
+  return static_cast<double>(total(stripes_, [](const Stripe& s) -> const auto& { return s.sum_us; })) / 1e6;
+}
+
+std::uint64_t Histogram::bucket(std::size_t i) const {
+  return total(stripes_, [i](const Stripe& s) -> const auto& { return s.buckets[i]; });
 }
 
 Metrics::Family& Metrics::family(std::string_view name, std::string_view help, Kind kind) {
