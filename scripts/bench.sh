@@ -2,7 +2,10 @@
 # Benchmarks bazaar on loopback against baselines measured in the same run, and prints one table.
 #
 # The machine is noisy, so every throughput figure is a ratio to a baseline run alternately with it
-# (A/B/A/B, BENCH_PAIRS pairs, medians, after a warm-up):
+# (A/B/A/B, BENCH_PAIRS pairs, after a warm-up). The ratio is the median of each pair's own ratio: the
+# machine switches between a fast and a slow state (baselines here differ by up to 2x from one minute to
+# the next), and the two runs of a pair, seconds apart, see the same one; the median of each side alone
+# may pair a fast run with a slow one. The table shows each side's median too.
 #   H     bench/hello_server.cpp: a minimal Beast server with bazaar's thread count — what HTTP costs here
 #   P(x)  pgbench -M prepared running bench/pgbench/x.sql (exactly the SQL the endpoint runs) with as many
 #         clients as bazaar's database pool — what the database costs here
@@ -262,16 +265,20 @@ scenario() {
 }
 
 # judge_ratio NAME WANT P99_MAX FAILURES_TEXT FAILURES BASELINE_LABEL RPS_ARRAY BASE_ARRAY P50_ARRAY P99_ARRAY:
-# medians, spread and the verdict, then one row: FAILURES > 0 fails it with FAILURES_TEXT; then the p99 bound;
-# then the ratio, which fails only when short of WANT by more than the baseline's own spread.
+# medians, the median of the pairs' ratios, spread and the verdict, then one row: FAILURES > 0 fails it with
+# FAILURES_TEXT; then the p99 bound; then the ratio, which fails only when short of WANT by more than the
+# baseline's own spread.
 judge_ratio() {
   local name=$1 want=$2 p99_max=$3 failures_text=$4 failures=$5 label=$6
   local -n rps_ref=$7 base_ref=$8 p50_ref=$9 p99_ref=${10}
-  local m_rps m_base m_p50 m_p99 ratio spread floor verdict lo hi
+  local m_rps m_base m_p50 m_p99 ratio spread floor verdict lo hi i
+  local -a pair_ratios=()
   m_rps=$(median "${rps_ref[@]}"); m_base=$(median "${base_ref[@]}")
   m_p50=$(median "${p50_ref[@]}"); m_p99=$(median "${p99_ref[@]}")
   lo=$(printf '%s\n' "${base_ref[@]}" | sort -g | head -n 1); hi=$(printf '%s\n' "${base_ref[@]}" | sort -g | tail -n 1)
-  ratio=$(calc "$m_rps / $m_base")
+  for i in "${!rps_ref[@]}"; do pair_ratios+=("$(calc "${rps_ref[$i]} / ${base_ref[$i]}")"); done
+  ratio=$(median "${pair_ratios[@]}")
+  echo "==>   $name: pair ratios $(printf '%.2f ' "${pair_ratios[@]}")" >&2
   spread=$(calc "($hi - $lo) / $m_base")
   floor=$(calc "$want * (1 - $spread)")
   if ((failures > 0)); then
