@@ -66,7 +66,8 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   // submitted during one turn of the event loop share one Sync, sent at the end of the turn. Every Sync
   // costs a send on each side, a wake-up and a commit in PostgreSQL; a group of reads costs one of each.
   // The reads then share an implicit transaction, which changes nothing for them (each still reads its
-  // own snapshot, and a read takes no row locks) until one of them fails: that one gets its error, the
+  // own snapshot, and a read takes no row locks; only now() is the group's start, earlier than the
+  // statement's own by the time the reads before it took) until one of them fails: that one gets its error, the
   // reads before it their answers, and the reads after it, which PostgreSQL skipped, are sent again, each
   // alone.
   void submit(std::span<const Pipeline::Step> steps, BatchHandler handler);
