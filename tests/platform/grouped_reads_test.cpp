@@ -3,9 +3,7 @@
 // when one of them fails it alone gets the error, and the others are answered (those after it, skipped by
 // PostgreSQL, are sent again); a batch sent in the same turn keeps its place in line; statements that lock
 // or change something never join a group.
-#include "support/platform_app.hpp"
-#include "support/test_env.hpp"
-#include "support/tcp_proxy.hpp"
+#include "support/round_trips.hpp"
 
 #include "db/async_connection.hpp"
 
@@ -83,41 +81,24 @@ Step read(platform::Database& db, const pq::Prepared& statement, std::string val
   };
 }
 
-struct ProxiedApp {
-  testing::TcpProxy proxy;
-  testing::PlatformApp app;
-
-  static platform::Config config_through(const testing::TcpProxy& proxy) {
-    auto config = testing::test_config();
-    config.set("database.url",
-               boost::json::string(testing::with_host_port(testing::database_url(), "127.0.0.1", proxy.port())));
-    config.set("database.async_connections", 1);
-    return config;
-  }
-  ProxiedApp()
-      : proxy(testing::host_port_of(testing::database_url(), 5432).host,
-              testing::host_port_of(testing::database_url(), 5432).port),
-        app(config_through(proxy)) {}
-
-  std::vector<Outcome> run_together(std::vector<Step> steps) {
-    std::vector<Outcome> outcomes;
-    app.platform().run_on_io([&]() -> asio::awaitable<void> { outcomes = co_await start_together(std::move(steps)); });
-    return outcomes;
-  }
-};
+// Every statement of `steps` started on an I/O thread of `t`'s application, in one turn.
+std::vector<Outcome> run_together(testing::RoundTripApp& t, std::vector<Step> steps) {
+  std::vector<Outcome> outcomes;
+  t.app().platform().run_on_io([&]() -> asio::awaitable<void> { outcomes = co_await start_together(std::move(steps)); });
+  return outcomes;
+}
 
 }  // namespace
 
 TEST_SUITE("db.platform") {
   TEST_CASE("grouped reads: one turn's lone reads leave in one round trip, each with its own answer") {
-    ProxiedApp t;
-    auto& db = t.app.platform().db();
-    t.run_together({read(db, kDouble, "0")});  // the connection is up and has prepared the statement
+    testing::RoundTripApp t;
+    auto& db = t.app().platform().db();
+    run_together(t, {read(db, kDouble, "0")});  // the connection is up and has prepared the statement
     std::vector<Step> steps;
     for (int i = 1; i <= 20; ++i) steps.push_back(read(db, kDouble, std::to_string(i)));
-    t.proxy.reset_round_trips();
-    const auto outcomes = t.run_together(std::move(steps));
-    CHECK(t.proxy.round_trips() == 1);
+    std::vector<Outcome> outcomes;
+    CHECK(t.count([&] { outcomes = run_together(t, std::move(steps)); }) == 1);
     for (int i = 1; i <= 20; ++i) {
       const auto& o = outcomes[static_cast<std::size_t>(i - 1)];
       REQUIRE_MESSAGE(o.value, "read " << i << " failed");
@@ -126,14 +107,14 @@ TEST_SUITE("db.platform") {
   }
 
   TEST_CASE("grouped reads: a failing read gets its error, the other reads of its group their answers") {
-    ProxiedApp t;
-    auto& db = t.app.platform().db();
-    t.run_together({read(db, kDouble, "0")});
+    testing::RoundTripApp t;
+    auto& db = t.app().platform().db();
+    run_together(t, {read(db, kDouble, "0")});
     // Reads before and after the failing one; those after it use a statement this connection has not
     // prepared yet, so their Prepare is skipped with the group and must be sent again too.
     std::vector<Step> steps{read(db, kDouble, "1"), read(db, kDouble, "2"), read(db, kDouble, "not a number"),
                             read(db, kTriple, "3"), read(db, kTriple, "4")};
-    const auto outcomes = t.run_together(std::move(steps));
+    const auto outcomes = run_together(t, std::move(steps));
     REQUIRE(outcomes.size() == 5);
     CHECK(outcomes[0].value == 2);
     CHECK(outcomes[1].value == 4);
@@ -142,14 +123,14 @@ TEST_SUITE("db.platform") {
     CHECK(outcomes[3].value == 9);
     CHECK(outcomes[4].value == 12);
     // The connection is in step afterwards: the next turn's reads are grouped and answered again.
-    const auto after = t.run_together({read(db, kTriple, "5"), read(db, kDouble, "6")});
+    const auto after = run_together(t, {read(db, kTriple, "5"), read(db, kDouble, "6")});
     CHECK(after[0].value == 15);
     CHECK(after[1].value == 12);
   }
 
   TEST_CASE("grouped reads: a batch sent in the same turn keeps its place between the reads") {
-    ProxiedApp t;
-    auto& db = t.app.platform().db();
+    testing::RoundTripApp t;
+    auto& db = t.app().platform().db();
     db.run_sync([](soci::session& s) {
       s << "SET client_min_messages TO warning";
       s << "CREATE SCHEMA IF NOT EXISTS test_grouped";
@@ -164,7 +145,7 @@ TEST_SUITE("db.platform") {
       auto results = co_await pq::run(db, std::move(batch));
       co_return results[0].affected_rows();
     };
-    const auto outcomes = t.run_together({read(db, kCountTag, tag), insert, read(db, kCountTag, tag)});
+    const auto outcomes = run_together(t, {read(db, kCountTag, tag), insert, read(db, kCountTag, tag)});
     CHECK(outcomes[0].value == 0);  // sent, with its Sync, before the insert
     CHECK(outcomes[1].value == 1);
     CHECK(outcomes[2].value == 1);  // sent after the insert's transaction

@@ -101,7 +101,7 @@ void AsyncConnection::start() { watch_readable(); }
 void AsyncConnection::watch_readable() {
   socket_.async_wait(asio::posix::descriptor_base::wait_read, [weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
-    if (self && !ec && self->usable() && self->consume_input() && self->usable()) self->watch_readable();
+    if (self && !ec && self->usable() && self->consume_input()) self->watch_readable();
   });
 }
 
@@ -117,9 +117,9 @@ bool AsyncConnection::consume_input() {
     close(PQerrorMessage(conn_));
     return false;
   }
-  const bool open = read_results();
+  read_results();
   deliver_finished();
-  return open;
+  return usable();  // a resumed request may have closed it too
 }
 
 void AsyncConnection::submit(std::span<const Pipeline::Step> steps, BatchHandler handler) {

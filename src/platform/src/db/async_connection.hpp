@@ -115,7 +115,7 @@ class AsyncConnection : public std::enable_shared_from_this<AsyncConnection> {
   };
 
   void watch_readable();
-  bool consume_input();  // reads what arrived and completes finished batches; false when it had to close
+  bool consume_input();  // reads what arrived and completes finished batches; false once closed
   bool read_results();   // false when the connection had to be closed
   void send(std::span<const Pipeline::Step> steps, Waiter waiter, bool may_group);
   bool lone_read(std::span<const Pipeline::Step> steps) const;
