@@ -59,6 +59,10 @@ class AuthorizationHook : public std::enable_shared_from_this<AuthorizationHook>
 
   int fired() const { return fired_.load(); }
 
+  // From now on the provider refuses every refund (as a gateway may: a closed card, an expired capture),
+  // without touching its ledger.
+  void refuse_refunds() { refuse_refunds_ = true; }
+
  private:
   // Forwards everything to the module's own provider, with the armed action around authorize().
   class Hooked final : public payments::Provider {
@@ -81,7 +85,10 @@ class AuthorizationHook : public std::enable_shared_from_this<AuthorizationHook>
       return inner_->capture(std::move(order_id), amount);
     }
     boost::asio::awaitable<platform::Result<void>> refund(std::string order_id, std::int64_t amount) override {
-      return inner_->refund(std::move(order_id), amount);
+      if (hook_->refuse_refunds_) {
+        co_return platform::Error::conflict("refund_refused", "The provider refused the refund.");
+      }
+      co_return co_await inner_->refund(std::move(order_id), amount);
     }
     boost::asio::awaitable<void> void_authorization(std::string order_id) override {
       return inner_->void_authorization(std::move(order_id));
@@ -124,6 +131,7 @@ class AuthorizationHook : public std::enable_shared_from_this<AuthorizationHook>
   Moment when_ = Moment::before_provider;
   Action action_;
   std::atomic<int> fired_{0};
+  std::atomic<bool> refuse_refunds_{false};
   boost::asio::thread_pool pool_{1};
 };
 

@@ -4,8 +4,12 @@
 // back to mark_paid, which re-reads the order under lock and leaves a settled order as it is. The provider
 // hook (authorization_hook.hpp) puts the other path exactly between "order created" and "payment
 // authorised"; then the response, the stored order, its history and events, the stock, the cart and the
-// provider's ledger must all tell the same story.
+// provider's ledger must all tell the same story. A payment taken for an order cancelled meanwhile is given
+// back (Service::give_back_payment), and the order's books say so: its payment_status, refund, history,
+// OrderRefunded for the customer, and stats that do not count it.
 #include "orders/authorization_hook.hpp"
+
+#include <fmt/format.h>
 
 using namespace bazaar;
 using namespace bazaar::orders_test;
@@ -96,24 +100,32 @@ std::uint64_t revenue_counter(TestApp& app) {
       .value();
 }
 
+// The database's clock, as the stats' from/to take it.
+std::string db_now(TestApp& app, const std::string& offset = "0 seconds") {
+  return scalar<std::string>(app,
+                             "SELECT to_char((now() + CAST(:p AS interval)) AT TIME ZONE 'UTC', "
+                             "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+                             offset);
+}
+
 // What a checkout whose order was cancelled during its payment leaves behind: the response is the stored
 // order, cancelled and not paid; no paid transition, no OrderPaid; the stock back on sale; the cart open
-// for another attempt. (What became of the money is the caller's to check: it depends on the capture mode.)
+// for another attempt. (What became of the money is check_given_back's: it depends on the capture mode.)
 void check_cancelled_not_paid(HookedShop& s, const HttpResponse& checkout, const std::string& order_id,
                               const std::string& cart_id, const std::string& reason) {
   REQUIRE_MESSAGE(checkout.status == 201, checkout.body);
   const auto body = checkout.json().as_object();
   CHECK(body.at("id") == json::value(order_id));
   CHECK(body.at("status") == "cancelled");
-  CHECK(body.at("payment_status") == "failed");
 
   const auto stored = admin_order(s.app, s.admin, order_id);
   CHECK(stored.at("status") == body.at("status"));
   CHECK(stored.at("payment_status") == body.at("payment_status"));
+  CHECK(stored.at("refunded_total") == body.at("refunded_total"));
   CHECK(stored.at("updated_at") == body.at("updated_at"));  // the order as stored, not the checkout's stale copy
-  CHECK(history_statuses(stored) == std::vector<std::string>{"pending_payment", "cancelled"});
-  CHECK(str(stored.at("history").as_array().back().at("note")).find(reason) != std::string::npos);
-  CHECK(event_types(s.app, order_id) == std::vector<std::string>{"orders.order_placed", "orders.order_cancelled"});
+  // Placed, cancelled by the other path, then the give-back's entry (the status stays cancelled).
+  CHECK(history_statuses(stored) == std::vector<std::string>{"pending_payment", "cancelled", "cancelled"});
+  CHECK(str(stored.at("history").at(1).at("note")).find(reason) != std::string::npos);
   CHECK(event_payload(s.app, order_id, "orders.order_cancelled").at("reason") == json::value(reason));
 
   const auto level = stock_level(s.app, s.product.variant_id);
@@ -125,6 +137,86 @@ void check_cancelled_not_paid(HookedShop& s, const HttpResponse& checkout, const
   CHECK(paid_counter(s.app) == 0);
 }
 
+// What the checkout did with the money it found taken for a cancelled order.
+enum class GivenBack { voided, refunded, refund_refused };
+
+// The order's books tell what became of the money. A voided authorisation reads "refunded", as a customer's
+// cancellation of an authorised order records its void (API.md has no "voided"), and moved no money: no
+// refund row, no OrderRefunded. A refunded capture is a refund like any other: a row for the total, by
+// "system", "refunded", and OrderRefunded, which tells the customer. A refused refund reads "captured": the
+// provider holds the money, and the order stands apart from cancellations that took nothing.
+void check_given_back(HookedShop& s, const HttpResponse& checkout, const std::string& order_id, GivenBack given) {
+  constexpr std::string_view kReason = "payment taken after the order was cancelled";
+  const auto body = checkout.json().as_object();
+  const auto total = num(body.at("total").at("amount"));
+  const bool refunded = given == GivenBack::refunded;
+  const std::string payment_status = given == GivenBack::refund_refused ? "captured" : "refunded";
+  CHECK(body.at("status") == "cancelled");
+  CHECK(body.at("payment_status") == json::value(payment_status));
+  CHECK(num(body.at("refunded_total").at("amount")) == (refunded ? total : 0));
+
+  const auto history = admin_order(s.app, s.admin, order_id).at("history").as_array();
+  REQUIRE(history.size() == 3);
+  CHECK(history[1].at("payment_status") == "failed");  // what the cancellation knew
+  const auto& entry = history[2];
+  CHECK(entry.at("status") == "cancelled");
+  CHECK(entry.at("payment_status") == json::value(payment_status));
+  CHECK(entry.at("actor") == "system");
+  CHECK(str(entry.at("note")).find(kReason) != std::string::npos);
+  if (given == GivenBack::refund_refused) CHECK(str(entry.at("note")).find("refused") != std::string::npos);
+
+  CHECK(refund_rows(s.app, order_id) == (refunded ? 1 : 0));
+  std::vector<std::string> events{"orders.order_placed", "orders.order_cancelled"};
+  if (refunded) {
+    const std::string row = "SELECT amount::text || '|' || reason || '|' || actor FROM orders.refunds "
+                            "WHERE order_id = CAST(:p AS uuid)";
+    CHECK(scalar<std::string>(s.app, row, order_id) == fmt::format("{}|{}|system", total, kReason));
+    events.push_back("orders.order_refunded");
+    // The admin refund's shape: notifications tells the customer from it.
+    const auto event = event_payload(s.app, order_id, "orders.order_refunded");
+    CHECK(event.at("amount") == total);
+    CHECK(event.at("refunded_total") == total);
+    CHECK(event.at("full") == true);
+    CHECK(event.at("reason") == json::value(kReason));
+    CHECK(event.at("order").at("order_id") == json::value(order_id));
+    CHECK(event.at("order").at("status") == "cancelled");
+    CHECK(event.at("order").at("payment_status") == "refunded");
+    CHECK(event.at("order").at("total") == total);
+  }
+  CHECK(event_types(s.app, order_id) == events);
+}
+
+// The customer's in-app message about the give-back, after the events are handled: one refund message
+// naming the reason when the money went back, none otherwise.
+void check_customer_told(HookedShop& s, const std::string& number, bool refunded) {
+  s.app.platform().drain_events();
+  auto inbox = s.app.http().get("/api/v1/me/notifications?limit=100", s.customer.token);
+  REQUIRE_MESSAGE(inbox.status == 200, inbox.body);
+  std::vector<std::string> bodies;
+  for (const auto& item : inbox.json().at("items").as_array()) {
+    if (item.at("type") == "order_refunded" && str(item.at("title")).find(number) != std::string::npos) {
+      bodies.push_back(str(item.at("body")));
+    }
+  }
+  REQUIRE(bodies.size() == (refunded ? 1u : 0u));
+  if (refunded) CHECK(bodies[0].find("payment taken after the order was cancelled") != std::string::npos);
+}
+
+// The stats count orders by paid_at, net of refunds: an order cancelled before it was paid adds nothing,
+// whatever became of its money — no revenue, and no negative refund either. `from` is before the checkout,
+// and no other order is paid in the window.
+void check_not_in_stats(HookedShop& s, const std::string& order_id, const std::string& from) {
+  CHECK(scalar<long long>(s.app, "SELECT count(*) FROM orders.orders WHERE id = CAST(:p AS uuid) AND paid_at IS NULL",
+                          order_id) == 1);
+  auto stats = s.app.http().get("/admin/v1/stats?from=" + from + "&to=" + db_now(s.app, "1 second"), s.admin.token);
+  REQUIRE_MESSAGE(stats.status == 200, stats.body);
+  const auto doc = stats.json();
+  CHECK(doc.at("orders") == 0);
+  CHECK(doc.at("revenue").at("amount") == 0);
+  CHECK(doc.at("top_products").as_array().empty());
+  CHECK(doc.at("by_day").as_array().empty());
+}
+
 }  // namespace
 
 TEST_SUITE("db.orders") {
@@ -133,15 +225,25 @@ TEST_SUITE("db.orders") {
     // finds no payment, cancels the order; then the provider takes the money and the checkout hears of it.
     std::string capture = "immediate";
     std::string ledger_outcome = "refunded";
+    GivenBack given = GivenBack::refunded;
+    bool refuse = false;
     SUBCASE("captured at once: the capture is refunded") {}
     SUBCASE("capture on ship: the authorisation is voided") {
       capture = "on_ship";
       ledger_outcome = "failed";
+      given = GivenBack::voided;
+    }
+    SUBCASE("captured at once, and the provider refuses the refund: the order shows the money held") {
+      ledger_outcome = "captured";
+      given = GivenBack::refund_refused;
+      refuse = true;
     }
     auto config = testing::test_config();
     config.set("payments.capture", boost::json::string(capture));
     HookedShop s(std::move(config));
+    if (refuse) s.hook->refuse_refunds();
     const auto cart = s.cart();
+    const auto from = db_now(s.app);
     std::string order_id;
     s.hook->arm(Moment::before_provider, [&](const orders::payments::AuthorizeRequest& rq) {
       order_id = rq.order_id;
@@ -153,44 +255,63 @@ TEST_SUITE("db.orders") {
 
     REQUIRE(s.hook->fired() == 1);
     check_cancelled_not_paid(s, checkout, order_id, cart, "payment_timeout");
-    // The payment the provider took after the reconciler looked is given back.
+    check_given_back(s, checkout, order_id, given);
+    // The payment the provider took after the reconciler looked is given back, unless the provider refuses.
     const auto money = ledger(s.app, order_id);
     CHECK(money.rows == 1);
     CHECK(money.outcome == ledger_outcome);
     CHECK(money.amount == num(checkout.json().at("total").at("amount")));
     CHECK(money.captured == (capture == "immediate" ? money.amount : 0));
-    CHECK(money.refunded == money.captured);
+    CHECK(money.refunded == (refuse ? 0 : money.captured));
+    check_customer_told(s, str(checkout.json().at("number")), given == GivenBack::refunded);
+    check_not_in_stats(s, order_id, from);
 
     // Nothing is left for the reconciler: running it again changes nothing.
     run_job(s.app, "orders-reconcile");
-    CHECK(admin_order(s.app, s.admin, order_id).at("history").as_array().size() == 2);
+    CHECK(admin_order(s.app, s.admin, order_id).at("history").as_array().size() == 3);
     CHECK(stock_level(s.app, s.product.variant_id).reserved == 0);
     CHECK(ledger(s.app, order_id).outcome == ledger_outcome);
   }
 
-  TEST_CASE("orders: the customer cancels an order whose payment the provider has captured: cancelled and refunded") {
+  TEST_CASE("orders: an order cancelled while the provider captures its payment is cancelled and refunded") {
     HookedShop s;
     const auto cart = s.cart();
+    const auto from = db_now(s.app);
     std::string order_id;
+    std::string reason;
+    int cancel_status = 200;  // the cancel route's; a webhook's is 204
     std::optional<HttpResponse> cancelled;
-    s.hook->arm(Moment::after_provider, [&](const orders::payments::AuthorizeRequest& rq) {
-      order_id = rq.order_id;
-      cancelled = cancel(s.app, rq.order_id, s.customer.token);
-    });
+    SUBCASE("by the customer") {
+      reason = "customer";
+      s.hook->arm(Moment::after_provider, [&](const orders::payments::AuthorizeRequest& rq) {
+        order_id = rq.order_id;
+        cancelled = cancel(s.app, rq.order_id, s.customer.token);
+      });
+    }
+    SUBCASE("by the provider's payment.failed webhook") {
+      reason = "payment_failed";
+      cancel_status = 204;
+      s.hook->arm(Moment::after_provider, [&](const orders::payments::AuthorizeRequest& rq) {
+        order_id = rq.order_id;
+        cancelled = send_payment_webhook(s.app, webhook_event(key("evt_failed"), "payment.failed", rq.order_id,
+                                                              rq.amount.amount));
+      });
+    }
 
-    auto checkout = s.checkout(cart, "customer-first");
+    auto checkout = s.checkout(cart, "cancelled-first");
 
     REQUIRE(s.hook->fired() == 1);
     REQUIRE(cancelled);
-    REQUIRE_MESSAGE(cancelled->status == 200, cancelled->body);
-    CHECK(cancelled->json().at("status") == "cancelled");
-    check_cancelled_not_paid(s, checkout, order_id, cart, "customer");
+    REQUIRE_MESSAGE(cancelled->status == cancel_status, cancelled->body);
+    check_cancelled_not_paid(s, checkout, order_id, cart, reason);
+    check_given_back(s, checkout, order_id, GivenBack::refunded);
     const auto money = ledger(s.app, order_id);
     CHECK(money.rows == 1);
     CHECK(money.outcome == "refunded");
     CHECK(money.captured == num(checkout.json().at("total").at("amount")));
     CHECK(money.refunded == money.captured);
-    CHECK(refund_rows(s.app, order_id) == 0);  // the order never held the money, so it records no refund
+    check_customer_told(s, str(checkout.json().at("number")), true);
+    check_not_in_stats(s, order_id, from);
 
     // The cart is still open: the customer pays for it with a new checkout.
     auto again = s.checkout(cart, "customer-again");
@@ -200,6 +321,11 @@ TEST_SUITE("db.orders") {
     CHECK(stock_level(s.app, s.product.variant_id).on_hand == kOnHand - kQuantity);
     CHECK(cart_status(s.app, cart) == "completed");
     CHECK(paid_counter(s.app) == 1);
+    // The stats hold the paid order alone: the refunded one neither adds revenue nor takes its refund off.
+    auto stats = s.app.http().get("/admin/v1/stats?from=" + from + "&to=" + db_now(s.app, "1 second"), s.admin.token);
+    REQUIRE_MESSAGE(stats.status == 200, stats.body);
+    CHECK(stats.json().at("orders") == 1);
+    CHECK(stats.json().at("revenue").at("amount") == again.json().at("total").at("amount"));
   }
 
   TEST_CASE("orders: an order paid elsewhere while the checkout waits for the provider is returned paid, paid once") {

@@ -61,6 +61,13 @@ void read_inserted_order(const platform::pq::Result& r, OrderRow& o);
 // fails with pq::is_expectation_failure when the order was no longer pending.
 std::size_t add_mark_paid(platform::pq::Pipeline& batch, const OrderRow& paid, const std::string& note);
 void read_marked_paid(const platform::pq::Result& r, OrderRow& o);
+// Adds what became of the payment of an order found cancelled when its checkout's payment came back: `o`'s
+// payment_status and refunded_total, a refund row of refunded_total (with `reason`, by "system") unless it
+// is 0, and a history entry by "system" with `note`; the status stays cancelled. The batch fails with
+// pq::is_expectation_failure unless the order was still cancelled with payment_status "failed".
+std::size_t add_give_back(platform::pq::Pipeline& batch, const OrderRow& o, const std::string& reason,
+                          const std::string& note);
+void read_given_back(const platform::pq::Result& r, OrderRow& o);
 // Adds the saga's bookkeeping after its side effects (one statement) to `batch`.
 std::size_t add_saga_state(platform::pq::Pipeline& batch, const std::string& id, const std::string& stock_state,
                            bool cart_completed);

@@ -49,6 +49,25 @@ constexpr pq::Prepared kMarkPaid{"orders_mark_paid_v1", R"sql(
            to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
     FROM upd)sql"};
 
+// What became of the payment of an order that was cancelled while the checkout's payment was being taken
+// (Service::give_back_payment): payment_status and refunded_total, a refund row when money went back
+// ($3 > 0) and a history entry; the status stays. platform.expect fails the batch, and so what it
+// publishes, unless the order still shows its payment as failed: the give-back is recorded once.
+constexpr pq::Prepared kRecordGiveBack{"orders_record_give_back_v1", R"sql(
+    WITH upd AS (
+      UPDATE orders.orders SET payment_status = $2, refunded_total = $3::bigint, updated_at = now()
+      WHERE id = $1::uuid AND status = 'cancelled' AND payment_status = 'failed'
+      RETURNING id, status, updated_at),
+    refund AS (
+      INSERT INTO orders.refunds (id, order_id, amount, reason, actor)
+      SELECT $4::uuid, upd.id, $3::bigint, $5, 'system' FROM upd WHERE $3::bigint > 0),
+    hist AS (
+      INSERT INTO orders.order_history (id, order_id, status, payment_status, note, actor)
+      SELECT $6::uuid, upd.id, upd.status, $2, $7, 'system' FROM upd)
+    SELECT platform.expect(count(*) = 1, 'the cancelled order still shows its payment as failed'),
+           to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+    FROM upd)sql"};
+
 constexpr pq::Prepared kSagaState{"orders_saga_state_v1", R"sql(
     UPDATE orders.orders SET stock_state = $2, cart_completed = $3::boolean WHERE id = $1::uuid)sql"};
 
@@ -121,6 +140,20 @@ std::size_t add_mark_paid(pq::Pipeline& batch, const OrderRow& paid, const std::
 }
 
 void read_marked_paid(const pq::Result& r, OrderRow& o) { o.updated_at = r.string(0, 1); }
+
+std::size_t add_give_back(pq::Pipeline& batch, const OrderRow& o, const std::string& reason, const std::string& note) {
+  pq::Params p;
+  p.add(o.id);
+  p.add(o.payment_status);
+  p.add(o.refunded_total);
+  p.add(platform::new_uuid_v7());
+  p.add(reason);
+  p.add(platform::new_uuid_v7());
+  p.add(note);
+  return batch.add(kRecordGiveBack, std::move(p));
+}
+
+void read_given_back(const pq::Result& r, OrderRow& o) { o.updated_at = r.string(0, 1); }
 
 std::size_t add_saga_state(pq::Pipeline& batch, const std::string& id, const std::string& stock_state,
                            bool cart_completed) {

@@ -56,23 +56,9 @@ std::function<void(const repo::OrderRow&, platform::pq::Pipeline&)> with_result(
 }
 bool is_live(const repo::OrderRow& o) { return o.status == "paid" || o.status == "shipped" || o.status == "delivered"; }
 
-// The checkout's payment, taken by the provider for an order that was cancelled while the provider was
-// authorising (the reconciler's timeout, the customer, a payment.failed webhook). That cancellation found
-// no payment to void or refund — it left payment_status "failed" — so nothing else gives this one back.
-// The order stays cancelled either way; a refund the provider refuses is left to an operator.
-asio::awaitable<void> give_back_payment(payments::Provider& provider, const repo::OrderRow& order, bool captured) {
-  if (!captured) {
-    co_await provider.void_authorization(order.id);
-    co_return;
-  }
-  auto refunded = co_await provider.refund(order.id, order.total);
-  if (!refunded) {
-    platform::log::error("payment of an order cancelled during checkout not refunded",
-                         {{"order_id", order.id}, {"error", refunded.error().detail}});
-    co_return;
-  }
-  platform::log::info("payment of an order cancelled during checkout refunded", {{"order_id", order.id}});
-}
+// The reason recorded, and told the customer, when the checkout gives back a payment the provider took
+// for an order that had been cancelled meanwhile (Service::give_back_payment).
+constexpr const char* kTakenAfterCancel = "payment taken after the order was cancelled";
 
 }  // namespace
 
@@ -270,7 +256,7 @@ asio::awaitable<Result<repo::OrderRow>> Service::pay(repo::OrderRow order, std::
       auto paid = co_await mark_paid_at_checkout(std::move(order), auth.reference, captured);
       // Cancelled meanwhile, by something that did not know of this payment: it must not be kept.
       if (paid.status == "cancelled" && paid.payment_status == "failed") {
-        co_await give_back_payment(*provider_, paid, captured);
+        paid = co_await give_back_payment(std::move(paid), captured);
       }
       co_await finish_side_effects(paid, last_write);
       co_return paid;
@@ -312,6 +298,56 @@ asio::awaitable<repo::OrderRow> Service::mark_paid_at_checkout(repo::OrderRow or
   if (settled_elsewhere) co_return co_await mark_paid(order.id, std::move(reference), captured, note);
   count_paid(paid);
   co_return paid;
+}
+
+// The checkout's payment, taken by the provider for an order that was cancelled while the provider was
+// authorising (the reconciler's timeout, the customer, a payment.failed webhook). That cancellation found
+// no payment to void or refund — it left payment_status "failed" — so nothing else gives this one back.
+// The order stays cancelled, and its books say what became of the money, in one batch:
+// - an authorisation voided: "refunded", as a customer's cancellation records the void of an authorised
+//   order (API.md has no "voided"); no money moved, so no refund row and no OrderRefunded;
+// - a capture refunded: a refund row for the total, "refunded", and OrderRefunded to tell the customer
+//   (their OrderCancelled said refunded: false). paid_at stays unset, so the stats never count the order;
+// - a refund the provider refused: "captured", which is true — the provider holds the money — and sets the
+//   order apart from the cancellations that took nothing, for an operator to give back.
+asio::awaitable<repo::OrderRow> Service::give_back_payment(repo::OrderRow order, bool captured) {
+  std::string note;
+  if (!captured) {
+    co_await provider_->void_authorization(order.id);
+    order.payment_status = "refunded";
+    note = fmt::format("authorisation voided ({})", kTakenAfterCancel);
+  } else {
+    auto refunded = co_await provider_->refund(order.id, order.total);
+    if (refunded) {
+      platform::log::info("payment of an order cancelled during checkout refunded", {{"order_id", order.id}});
+      order.payment_status = "refunded";
+      order.refunded_total = order.total;
+      note = fmt::format("refunded {} ({})", order.total, kTakenAfterCancel);
+    } else {
+      platform::log::error("payment of an order cancelled during checkout not refunded",
+                           {{"order_id", order.id}, {"error", refunded.error().detail}});
+      order.payment_status = "captured";
+      note = fmt::format("refund refused by the provider ({}): {}", kTakenAfterCancel, refunded.error().detail);
+    }
+  }
+  platform::pq::Pipeline batch;
+  const auto step = repo::add_give_back(batch, order, kTakenAfterCancel, note);
+  if (order.refunded_total > 0) {
+    batch.publish(platform::make_event(
+        OrderRefunded{summary_of(order), order.refunded_total, order.refunded_total, true, kTakenAfterCancel}, order.id));
+  }
+  bool recorded_elsewhere = false;
+  try {
+    auto results = co_await platform::pq::run(ctx_.db(), std::move(batch));
+    repo::read_given_back(results[step], order);
+  } catch (const std::exception& e) {
+    if (!platform::pq::is_expectation_failure(e)) throw;
+    recorded_elsewhere = true;  // by another run of this checkout: its record stands
+  }
+  if (recorded_elsewhere) {
+    co_return *co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order.id); });
+  }
+  co_return order;
 }
 
 void Service::count_paid(const repo::OrderRow& order) {

@@ -102,6 +102,7 @@ class Service {
   asio::awaitable<repo::OrderRow> mark_paid_at_checkout(repo::OrderRow order, std::string reference, bool captured);
   asio::awaitable<repo::OrderRow> mark_paid(std::string order_id, std::string reference, bool captured,
                                             std::string note);
+  asio::awaitable<repo::OrderRow> give_back_payment(repo::OrderRow order, bool captured);
   void count_paid(const repo::OrderRow& order);
   asio::awaitable<repo::OrderRow> mark_cancelled(std::string order_id, std::string reason, std::string payment_status,
                                                  std::string actor);
