@@ -112,7 +112,7 @@ std::string db_now(TestApp& app, const std::string& offset = "0 seconds") {
 // order, cancelled and not paid; no paid transition, no OrderPaid; the stock back on sale; the cart open
 // for another attempt. (What became of the money is check_given_back's: it depends on the capture mode.)
 void check_cancelled_not_paid(HookedShop& s, const HttpResponse& checkout, const std::string& order_id,
-                              const std::string& cart_id, const std::string& reason) {
+                              const std::string& cart_id, const std::string& reason, const std::string& note) {
   REQUIRE_MESSAGE(checkout.status == 201, checkout.body);
   const auto body = checkout.json().as_object();
   CHECK(body.at("id") == json::value(order_id));
@@ -125,7 +125,7 @@ void check_cancelled_not_paid(HookedShop& s, const HttpResponse& checkout, const
   CHECK(stored.at("updated_at") == body.at("updated_at"));  // the order as stored, not the checkout's stale copy
   // Placed, cancelled by the other path, then the give-back's entry (the status stays cancelled).
   CHECK(history_statuses(stored) == std::vector<std::string>{"pending_payment", "cancelled", "cancelled"});
-  CHECK(str(stored.at("history").at(1).at("note")).find(reason) != std::string::npos);
+  CHECK(str(stored.at("history").at(1).at("note")).find(note) != std::string::npos);
   CHECK(event_payload(s.app, order_id, "orders.order_cancelled").at("reason") == json::value(reason));
 
   const auto level = stock_level(s.app, s.product.variant_id);
@@ -192,8 +192,9 @@ void check_customer_told(HookedShop& s, const std::string& number, bool refunded
   s.app.platform().drain_events();
   auto inbox = s.app.http().get("/api/v1/me/notifications?limit=100", s.customer.token);
   REQUIRE_MESSAGE(inbox.status == 200, inbox.body);
+  const auto items = inbox.json().at("items").as_array();
   std::vector<std::string> bodies;
-  for (const auto& item : inbox.json().at("items").as_array()) {
+  for (const auto& item : items) {
     if (item.at("type") == "order_refunded" && str(item.at("title")).find(number) != std::string::npos) {
       bodies.push_back(str(item.at("body")));
     }
@@ -254,7 +255,7 @@ TEST_SUITE("db.orders") {
     auto checkout = s.checkout(cart, "reconciled-first");
 
     REQUIRE(s.hook->fired() == 1);
-    check_cancelled_not_paid(s, checkout, order_id, cart, "payment_timeout");
+    check_cancelled_not_paid(s, checkout, order_id, cart, "payment_timeout", "payment_timeout");
     check_given_back(s, checkout, order_id, given);
     // The payment the provider took after the reconciler looked is given back, unless the provider refuses.
     const auto money = ledger(s.app, order_id);
@@ -279,10 +280,12 @@ TEST_SUITE("db.orders") {
     const auto from = db_now(s.app);
     std::string order_id;
     std::string reason;
+    std::string note;         // the cancellation's history entry
     int cancel_status = 200;  // the cancel route's; a webhook's is 204
     std::optional<HttpResponse> cancelled;
     SUBCASE("by the customer") {
       reason = "customer";
+      note = "cancelled by customer";
       s.hook->arm(Moment::after_provider, [&](const orders::payments::AuthorizeRequest& rq) {
         order_id = rq.order_id;
         cancelled = cancel(s.app, rq.order_id, s.customer.token);
@@ -290,6 +293,7 @@ TEST_SUITE("db.orders") {
     }
     SUBCASE("by the provider's payment.failed webhook") {
       reason = "payment_failed";
+      note = "payment failed (webhook ";
       cancel_status = 204;
       s.hook->arm(Moment::after_provider, [&](const orders::payments::AuthorizeRequest& rq) {
         order_id = rq.order_id;
@@ -303,7 +307,7 @@ TEST_SUITE("db.orders") {
     REQUIRE(s.hook->fired() == 1);
     REQUIRE(cancelled);
     REQUIRE_MESSAGE(cancelled->status == cancel_status, cancelled->body);
-    check_cancelled_not_paid(s, checkout, order_id, cart, reason);
+    check_cancelled_not_paid(s, checkout, order_id, cart, reason, note);
     check_given_back(s, checkout, order_id, GivenBack::refunded);
     const auto money = ledger(s.app, order_id);
     CHECK(money.rows == 1);
