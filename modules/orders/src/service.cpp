@@ -333,8 +333,8 @@ asio::awaitable<repo::OrderRow> Service::give_back_payment(repo::OrderRow order,
   platform::pq::Pipeline batch;
   const auto step = repo::add_give_back(batch, order, kTakenAfterCancel, note);
   if (order.refunded_total > 0) {
-    batch.publish(platform::make_event(
-        OrderRefunded{summary_of(order), order.refunded_total, order.refunded_total, true, kTakenAfterCancel}, order.id));
+    const OrderRefunded refunded{summary_of(order), order.refunded_total, order.refunded_total, true, kTakenAfterCancel};
+    batch.publish(platform::make_event(refunded, order.id));
   }
   bool recorded_elsewhere = false;
   try {
