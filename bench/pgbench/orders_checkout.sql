@@ -2,7 +2,7 @@
 -- and round trips, with the parameters bazaar binds computed from prepared bench data instead
 -- (bench.checkout_carts, made by bench/scenarios/orders.sh; a primary-key look-up per statement). Copied from
 -- src/platform/src/http/idempotency.cpp (claim, store), modules/cart/src/repository.cpp (cart_find_v1,
--- cart_complete_v1), modules/catalog/src/repository_inventory.cpp (catalog_reserve_v2, catalog_confirm_v2),
+-- cart_complete_v1), modules/catalog/src/repository_inventory.cpp (catalog_reserve_v3, catalog_confirm_v2),
 -- modules/orders/src/repository_checkout.cpp and src/platform/src/db/outbox_statement.hpp (the order and
 -- payment batches); keep them in step. Order numbers (one block of 64 per 64 checkouts) are left out.
 -- :n picks a prepared cart (its lines: 1–3 demo variants with plenty of stock) between -D first=… and

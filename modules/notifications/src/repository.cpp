@@ -6,7 +6,6 @@
 namespace bazaar::notifications::repo {
 
 using platform::Nullable;
-using platform::optional_string;
 using platform::use_nullable;
 namespace pq = platform::pq;
 
@@ -16,9 +15,9 @@ constexpr const char* kTemplateColumns = R"sql(
     name, channel, subject, body, body_html,
     to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), updated_by)sql";
 
-TemplateRow template_from(const soci::row& r) {
-  return {r.get<std::string>(0), r.get<std::string>(1), r.get<std::string>(2), r.get<std::string>(3),
-          optional_string(r, 4), r.get<std::string>(5), r.get<std::string>(6)};
+TemplateRow template_from(const pq::Result& r, int i) {
+  return {r.string(i, 0),   r.string(i, 1), r.string(i, 2), r.string(i, 3),
+          r.optional(i, 4), r.string(i, 5), r.string(i, 6)};
 }
 
 constexpr const char* kDeliveryColumns = R"sql(
@@ -70,35 +69,43 @@ MessageRow message_from(const soci::row& r) {
 }  // namespace
 
 std::optional<TemplateRow> find_template(soci::session& s, const std::string& name, const std::string& channel) {
-  soci::row r;
-  s << "SELECT " << kTemplateColumns << R"sql( FROM notifications.templates WHERE name = :n AND channel = :c)sql",
-      soci::use(name, "n"), soci::use(channel, "c"), soci::into(r);
-  if (!s.got_data()) return std::nullopt;
-  return template_from(r);
+  // Every notification renders one: prepared once per connection.
+  static const std::string sql =
+      std::string("SELECT") + kTemplateColumns + " FROM notifications.templates WHERE name = $1 AND channel = $2";
+  static const pq::Prepared kSql{"notifications_find_template_v1", sql.c_str()};
+  pq::Params p;
+  p.add(name);
+  p.add(channel);
+  const auto r = pq::exec_prepared(s, kSql, p);
+  if (r.rows() == 0) return std::nullopt;
+  return template_from(r, 0);
 }
 
 std::vector<TemplateRow> list_templates(soci::session& s) {
+  const auto r = pq::exec(s, std::string("SELECT") + kTemplateColumns +
+                                 " FROM notifications.templates ORDER BY name, channel");
   std::vector<TemplateRow> out;
-  soci::rowset<soci::row> rows =
-      (s.prepare << "SELECT " << kTemplateColumns << R"sql( FROM notifications.templates ORDER BY name, channel)sql");
-  for (const auto& r : rows) out.push_back(template_from(r));
+  out.reserve(static_cast<std::size_t>(r.rows()));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(template_from(r, i));
   return out;
 }
 
 TemplateRow save_template(soci::session& s, const TemplateRow& t) {
-  Nullable html(t.body_html);
-  soci::row r;
-  s << R"sql(
+  pq::Params p;
+  p.add(t.name);
+  p.add(t.channel);
+  p.add(t.subject);
+  p.add(t.body);
+  p.add(t.body_html);
+  p.add(t.updated_by);
+  const auto r = pq::exec(s, std::string(R"sql(
       INSERT INTO notifications.templates (name, channel, subject, body, body_html, updated_at, updated_by)
-      VALUES (:n, :c, :subject, :body, :html, now(), :by)
+      VALUES ($1, $2, $3, $4, $5, now(), $6)
       ON CONFLICT (name, channel) DO UPDATE
       SET subject = EXCLUDED.subject, body = EXCLUDED.body, body_html = EXCLUDED.body_html,
           updated_at = now(), updated_by = EXCLUDED.updated_by
-      RETURNING )sql"
-    << kTemplateColumns,
-      soci::use(t.name, "n"), soci::use(t.channel, "c"), soci::use(t.subject, "subject"), soci::use(t.body, "body"),
-      use_nullable(html, "html"), soci::use(t.updated_by, "by"), soci::into(r);
-  return template_from(r);
+      RETURNING)sql") + kTemplateColumns, p);
+  return template_from(r, 0);
 }
 
 bool insert_delivery(soci::session& s, const NewDelivery& d) {
@@ -172,12 +179,15 @@ Claimed claim_due(soci::session& s, const std::string& channel, int batch, int l
 }
 
 void mark_sent(soci::session& s, const std::string& id) {
-  s << R"sql(
+  // Every notification sent: prepared once per connection.
+  static constexpr pq::Prepared kSql{"notifications_mark_sent_v1", R"sql(
       UPDATE notifications.deliveries
       SET status = 'sent', attempts = attempts + 1, sent_at = now(), last_error = NULL, locked_until = NULL,
           next_attempt_at = NULL
-      WHERE id = CAST(:id AS uuid))sql",
-      soci::use(id, "id");
+      WHERE id = $1::uuid)sql"};
+  pq::Params p;
+  p.add(id);
+  pq::exec_prepared(s, kSql, p);
 }
 
 std::string mark_failed(soci::session& s, const std::string& id, const std::string& error, int max_attempts,
