@@ -6,7 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -121,6 +124,38 @@ TEST_SUITE("notifications.mime") {
       CHECK((line.empty() || line.front() != '.'));
     }
     CHECK(qp_decode(encoded) == std::string(long_text).replace(long_text.find('\n'), 1, "\r\n"));
+  }
+
+  TEST_CASE("mime: quoted-printable round-trips any text in lines that survive transport") {
+    // Pieces that meet every rule: soft breaks at the width, '=' and blanks and '.'/"From " at a line's
+    // start, multi-byte characters split across a break, blank runs, bare CRs and LFs.
+    const std::vector<std::string> pieces = {"a", "word ", "=", " ", "\t", ".", "From ", "F", "Grüße", "€",
+                                             std::string(70, 'x'), std::string(74, 'y'), "\n", "\r\n", "\r"};
+    std::mt19937 random(20261122);  // fixed: the same texts on every run
+    for (int text_no = 0; text_no < 2000; ++text_no) {
+      std::string text;
+      const auto count = random() % 40;
+      for (std::uint32_t i = 0; i < count; ++i) text += pieces[random() % pieces.size()];
+      const auto encoded = mime::quoted_printable(text);
+      CAPTURE(text);
+      for (const auto& line : lines_of(encoded)) {
+        CHECK(line.size() <= 76);
+        CHECK((line.empty() || (line.front() != '.' && !line.starts_with("From "))));
+        CHECK((line.empty() || (line.back() != ' ' && line.back() != '\t')));
+        CHECK(std::all_of(line.begin(), line.end(), [](char c) { return c == '\t' || (c >= 0x20 && c <= 0x7E); }));
+      }
+      // Line breaks of any kind come back as CRLF; a final one is kept.
+      std::string expected;
+      for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\r' || text[i] == '\n') {
+          if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+          expected += "\r\n";
+        } else {
+          expected.push_back(text[i]);
+        }
+      }
+      CHECK(qp_decode(encoded) == expected);
+    }
   }
 
   TEST_CASE("mime: ASCII subjects pass; UTF-8 ones become RFC 2047 words split on character boundaries") {

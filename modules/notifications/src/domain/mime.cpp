@@ -97,13 +97,31 @@ bool guarded_at_line_start(std::string_view line, std::size_t i) {
   return line[i] == '.' || (line[i] == 'F' && line.substr(i).starts_with("From "));
 }
 
-// Written character by character, without a string per character: a checkout's messages go through here.
+// Characters that go out as they are anywhere but at the end of a line (where blanks are encoded).
+bool is_literal(unsigned char c) { return (c >= 0x20 && c <= 0x7E && c != '=') || c == '\t'; }
+
+// One line of text. Runs of literal characters, most of a message, are appended at once; the rest goes
+// character by character: a checkout's confirmation email passes through here.
 void append_qp_line(std::string& out, std::string_view line) {
+  const std::size_t n = line.size();
   std::size_t width = 0;  // characters on the current physical line
-  for (std::size_t i = 0; i < line.size(); ++i) {
+  std::size_t i = 0;
+  while (i < n) {
+    // A run ends before the last character (its own rules) and where a soft break is due (width 75).
+    if (width > 0 || !guarded_at_line_start(line, i)) {
+      const std::size_t stop = std::min(n - 1, i + (75 - width));
+      std::size_t end = i;
+      while (end < stop && is_literal(static_cast<unsigned char>(line[end]))) ++end;
+      if (end > i) {
+        out.append(line.data() + i, end - i);
+        width += end - i;
+        i = end;
+        continue;
+      }
+    }
     const auto c = static_cast<unsigned char>(line[i]);
-    const bool last = i + 1 == line.size();
-    bool encode = c == '=' || (c < 0x20 && c != '\t') || c > 0x7E ||
+    const bool last = i + 1 == n;
+    bool encode = !is_literal(c) ||
                   ((c == ' ' || c == '\t') && last) ||  // trailing whitespace would be stripped in transit
                   (width == 0 && guarded_at_line_start(line, i));
     const std::size_t limit = last ? 76 : 75;  // a soft break needs room for its '='
@@ -119,6 +137,7 @@ void append_qp_line(std::string& out, std::string_view line) {
       out.push_back(static_cast<char>(c));
       width += 1;
     }
+    ++i;
   }
 }
 
