@@ -97,11 +97,8 @@ hist AS (
   INSERT INTO orders.order_history (id, order_id, status, payment_status, note)
   SELECT md5('placed' || :oid::text)::uuid, ord.id, 'pending_payment', 'pending', 'order placed' FROM ord)
 SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"') FROM ord;
-WITH added AS (
-  INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
-  VALUES (md5('placed-event' || :oid::text)::uuid, 'bench.order_placed', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now())
-  RETURNING id)
-SELECT count(*) FROM (SELECT pg_notify('bazaar_events', '') FROM added) notified;
+INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
+VALUES (md5('placed-event' || :oid::text)::uuid, 'bench.order_placed', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now());
 \endpipeline
 
 -- 5. The payment provider's ledger (the test provider)
@@ -130,11 +127,8 @@ hist AS (
 SELECT platform.expect(count(*) = 1, 'the order is still pending payment'),
        to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.MS"Z"')
 FROM upd;
-WITH added AS (
-  INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
-  VALUES (md5('paid-event' || :oid::text)::uuid, 'bench.order_paid', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now())
-  RETURNING id)
-SELECT count(*) FROM (SELECT pg_notify('bazaar_events', '') FROM added) notified;
+INSERT INTO platform.outbox (id, type, version, aggregate_id, payload, occurred_at)
+VALUES (md5('paid-event' || :oid::text)::uuid, 'bench.order_paid', 1, md5(:oid::text), (SELECT payload FROM bench.checkout_carts WHERE n = :n), now());
 \endpipeline
 
 -- 7. Stock confirmed (fails over to a transaction only when a variant reaches the low-stock threshold) and

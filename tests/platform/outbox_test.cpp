@@ -9,12 +9,15 @@
 #include <platform/platform.hpp>
 
 #include <doctest/doctest.h>
+#include <libpq-fe.h>
+#include <sys/select.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -510,6 +513,56 @@ TEST_SUITE("db.platform") {
     CHECK(got.occurred_at[19] == '.');
     CHECK(got.occurred_at.back() == 'Z');
     CHECK(got.payload == payload);
+  }
+
+  TEST_CASE("outbox: a commit wakes no other instance; a pass that claims a full batch asks them for help") {
+    // What another instance's listener would hear, on a connection of the test's own.
+    std::unique_ptr<PGconn, decltype(&PQfinish)> listener(PQconnectdb(testing::database_url().c_str()), &PQfinish);
+    REQUIRE(PQstatus(listener.get()) == CONNECTION_OK);
+    PQclear(PQexec(listener.get(), "LISTEN bazaar_events"));
+    // Notifications committed before a query reach the listener with its answer.
+    auto heard = [&] {
+      PQclear(PQexec(listener.get(), "SELECT 1"));
+      int n = 0;
+      while (PGnotify* note = PQnotifies(listener.get())) {
+        n += std::string(note->relname) == "bazaar_events";
+        PQfreemem(note);
+      }
+      return n;
+    };
+    auto config = testing::test_config();
+    config.set("events.listen", true);
+    config.set("events.batch_size", 3);
+    TestApp app(config);
+    auto& p = app.platform();
+    const std::string type = "test.unheard-" + testing::unique_suffix();
+    p.drain_events();  // whatever earlier tests left due
+    heard();
+
+    publish(p, type);
+    CHECK(heard() == 0);  // the commit told nobody: its own instance delivers it
+    p.drain_events();
+    CHECK(heard() == 0);  // one event, less than a batch: no backlog to share
+
+    for (int i = 0; i < 3; ++i) publish(p, type);
+    CHECK(heard() == 0);
+    p.drain_events();
+    // A full batch: the pass asked the other instances to claim what it may have left.
+    int n = heard();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (n == 0 && std::chrono::steady_clock::now() < deadline) {
+      const int fd = PQsocket(listener.get());
+      fd_set fds;
+      FD_ZERO(&fds);
+      FD_SET(fd, &fds);
+      timeval tv{0, 100'000};
+      if (select(fd + 1, &fds, nullptr, nullptr, &tv) > 0) PQconsumeInput(listener.get());
+      while (PGnotify* note = PQnotifies(listener.get())) {
+        n += std::string(note->relname) == "bazaar_events";
+        PQfreemem(note);
+      }
+    }
+    CHECK(n >= 1);
   }
 
   TEST_CASE("outbox: the background dispatcher is woken by a commit, without waiting for its poll") {

@@ -86,6 +86,14 @@ asio::awaitable<void> Dispatcher::loop() {
   }
 }
 
+asio::awaitable<void> Dispatcher::ask_for_help() {
+  try {
+    co_await db_.run([](soci::session& s) { pq::exec(s, fmt::format("NOTIFY {}", kEventsChannel)); });
+  } catch (const std::exception& e) {  // the others still poll
+    log::warn("could not wake the other instances' dispatchers", {{"error", e.what()}});
+  }
+}
+
 // The dispatcher's statements run for every event: prepared once per connection, one round trip each.
 namespace {
 
@@ -164,6 +172,10 @@ asio::awaitable<std::vector<Dispatcher::Claimed>> Dispatcher::claim() {
 asio::awaitable<std::size_t> Dispatcher::dispatch_once() {
   auto claimed = co_await claim();
   if (claimed.empty()) co_return 0;
+  // A full batch: more may be due than this instance delivers in a pass.
+  if (claimed.size() >= static_cast<std::size_t>(options_.batch_size) && !options_.listen_url.empty()) {
+    co_await ask_for_help();
+  }
   // Together when it pays and nothing is known to fail: events that failed before go one by one, so that
   // each of their attempts is one call of the handler.
   const bool first_attempts = std::all_of(claimed.begin(), claimed.end(), [](const Claimed& c) { return c.attempts == 0; });
@@ -303,7 +315,8 @@ asio::awaitable<void> Dispatcher::purge(std::chrono::hours age) {
   });
 }
 
-// Cross-instance wake-ups: a dedicated libpq connection LISTENs and wakes the loop on every NOTIFY.
+// Cross-instance wake-ups: a dedicated libpq connection LISTENs and wakes the loop on every NOTIFY (another
+// instance's ask_for_help).
 void Dispatcher::listen_loop() {
   PGconn* conn = nullptr;
   while (!stopping_) {
@@ -314,7 +327,7 @@ void Dispatcher::listen_loop() {
         for (int i = 0; i < 10 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         continue;
       }
-      PQclear(PQexec(conn, "LISTEN bazaar_events"));
+      PQclear(PQexec(conn, fmt::format("LISTEN {}", kEventsChannel).c_str()));
     }
     const int fd = PQsocket(conn);
     fd_set fds;

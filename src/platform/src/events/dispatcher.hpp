@@ -32,8 +32,12 @@ struct DispatcherOptions {
   std::chrono::milliseconds wake_delay{10};
   std::chrono::milliseconds backoff_base{1000};  // attempt n waits base·2^(n-1), capped at an hour
   std::chrono::seconds lease{60};
-  std::string listen_url;  // libpq URL for LISTEN; empty disables cross-instance wake-ups
+  // libpq URL for LISTEN; empty disables cross-instance wake-ups (this instance neither hears nor asks)
+  std::string listen_url;
 };
+
+// The channel on which dispatchers ask other instances for help with a backlog.
+inline constexpr const char* kEventsChannel = "bazaar_events";
 
 class Dispatcher final : public EventBus {
  public:
@@ -64,6 +68,8 @@ class Dispatcher final : public EventBus {
   };
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<std::vector<Claimed>> claim();
+  // NOTIFY on kEventsChannel: wakes the other instances' dispatchers to claim what this pass left.
+  boost::asio::awaitable<void> ask_for_help();
   // Delivers and closes the whole batch in one transaction; false (nothing changed) when a handler threw.
   boost::asio::awaitable<bool> deliver_together(const std::vector<Claimed>& claimed);
   // Runs the event's subscribers; true when all of them succeeded (the caller closes the event), false
