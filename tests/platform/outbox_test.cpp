@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -406,6 +407,62 @@ TEST_SUITE("db.platform") {
                                         boost::json::object{}, admin);
     CHECK(unknown.status == 404);
     CHECK(app.http().post_json("/admin/v1/events/not-a-uuid/retry", boost::json::object{}, admin).status == 404);
+  }
+
+  TEST_CASE("outbox: while one instance delivers a batch, no other takes its events; a failed batch leaves no lease") {
+    const std::string u = testing::unique_suffix();
+    const std::string type = "test." + u;
+    const std::string sub = "test.sub-" + u;
+    std::atomic<int> calls_first{0}, calls_second{0};
+    std::promise<void> entered, release;
+    auto released = release.get_future().share();
+    TestApp first(testing::test_config(), [&](app::Application& a) {
+      a.platform->events().subscribe(sub, type, [&](Tx& tx, const Event& e) {
+        if (++calls_first == 1) {
+          entered.set_value();
+          released.wait();  // inside the batch's transaction, its claim's row locks held
+        }
+        write_effect(tx, sub, e);
+      });
+    });
+    TestApp second(testing::test_config(), [&](app::Application& a) {
+      a.platform->events().subscribe(sub, type, [&](Tx& tx, const Event& e) {
+        ++calls_second;
+        write_effect(tx, sub, e);
+      });
+    });
+    ensure_effects_table(first.platform().db());
+    const Event e = publish(first.platform(), type);
+
+    std::thread delivering([&] { first.platform().drain_events(); });
+    entered.get_future().wait();
+    second.platform().drain_events();  // skips the locked event, and does not wait for it
+    CHECK(calls_second == 0);
+    release.set_value();
+    delivering.join();
+    CHECK(calls_first == 1);
+    CHECK(effects(first.platform().db(), sub, e.id) == 1);
+    CHECK(outbox_row(first.platform().db(), e.id)->status == "delivered");
+
+    // A batch whose handlers fail as a whole rolls its claim back: no lease, the events are due again at once
+    // and go one by one (two events, so that the failure cannot be pinned on one).
+    const std::string failing = "test.failing-" + u;
+    std::atomic<int> failing_calls{0};
+    TestApp third(config_with(5), [&](app::Application& a) {
+      a.platform->events().subscribe(sub, failing, [&](Tx& tx, const Event& e) {
+        write_effect(tx, sub, e);
+        if (++failing_calls == 2) throw std::runtime_error("the batch's second handler fails");
+      });
+    });
+    const Event f1 = publish(third.platform(), failing);
+    const Event f2 = publish(third.platform(), failing);
+    third.platform().drain_events();
+    // The batch (2 calls, rolled back), then one by one: both delivered, each effect once.
+    CHECK(failing_calls == 4);
+    CHECK(effects(third.platform().db(), sub, f1.id) == 1);
+    CHECK(effects(third.platform().db(), sub, f2.id) == 1);
+    CHECK(outbox_row(third.platform().db(), f1.id)->status == "delivered");
+    CHECK(outbox_row(third.platform().db(), f2.id)->status == "delivered");
   }
 
   TEST_CASE("outbox: a crash between commit and delivery loses nothing") {

@@ -87,6 +87,7 @@ asio::awaitable<void> Dispatcher::loop() {
 }
 
 asio::awaitable<void> Dispatcher::ask_for_help() {
+  if (options_.listen_url.empty()) co_return;  // this instance takes no part in cross-instance wake-ups
   try {
     co_await db_.run([](soci::session& s) { pq::exec(s, fmt::format("NOTIFY {}", kEventsChannel)); });
   } catch (const std::exception& e) {  // the others still poll
@@ -111,6 +112,29 @@ constexpr const char* kClaimSql = R"sql(
       FOR UPDATE SKIP LOCKED)
     RETURNING id::text, type, version, aggregate_id, payload::text,
               to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), attempts)sql";
+
+// First attempts, claimed inside the transaction that delivers them and closed by the claim itself: the
+// claim's row locks keep every other dispatcher off them (SKIP LOCKED) until that transaction ends, so
+// they need no lease and no second update. A crash rolls it all back and leaves them due at once. Not
+// prepared, for the reason above.
+constexpr const char* kTakeFreshSql = R"sql(
+    WITH taken AS (
+      UPDATE platform.outbox SET status = 'delivered', delivered_at = now(), locked_until = NULL, attempts = 1
+      WHERE id IN (
+        SELECT id FROM platform.outbox
+        WHERE status = 'pending' AND attempts = 0 AND next_attempt_at <= now()
+          AND (locked_until IS NULL OR locked_until < now())
+        ORDER BY next_attempt_at, id
+        LIMIT $1::int
+        FOR UPDATE SKIP LOCKED)
+      RETURNING id, type, version, aggregate_id, payload, occurred_at),
+    -- an event an admin sent again (attempts back to 0) has the delivery rows of its failures
+    done AS (
+      UPDATE platform.deliveries SET status = 'done', updated_at = now()
+      WHERE event_id IN (SELECT id FROM taken) AND status <> 'done')
+    SELECT id::text, type, version, aggregate_id, payload::text,
+           to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 0
+    FROM taken)sql";
 
 constexpr pq::Prepared kInbox{"platform_inbox_insert_v1", R"sql(
     INSERT INTO platform.inbox (subscriber, event_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING)sql"};
@@ -141,6 +165,27 @@ void close_delivered(soci::session& s, const std::vector<std::string>& event_ids
 
 }  // namespace
 
+// The claimed rows (id, type, version, aggregate_id, payload, occurred_at, attempts) in publication order:
+// RETURNING keeps none, and UUIDv7 ids sort by creation time, so that an aggregate's events (order placed,
+// then paid) reach each subscriber in the order they happened.
+std::vector<Dispatcher::Claimed> Dispatcher::read_claimed(const pq::Result& rows) {
+  std::vector<Claimed> out;
+  out.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int i = 0; i < rows.rows(); ++i) {
+    Claimed c;
+    c.event.id = rows.string(i, 0);
+    c.event.type = rows.string(i, 1);
+    c.event.version = static_cast<int>(rows.integer(i, 2));
+    c.event.aggregate_id = rows.string(i, 3);
+    c.event.payload = boost::json::parse(rows.text(i, 4));
+    c.event.occurred_at = rows.string(i, 5);
+    c.attempts = static_cast<int>(rows.integer(i, 6));
+    out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.event.id < b.event.id; });
+  return out;
+}
+
 asio::awaitable<std::vector<Dispatcher::Claimed>> Dispatcher::claim() {
   const int batch = options_.batch_size;
   const int lease = static_cast<int>(options_.lease.count());
@@ -148,41 +193,19 @@ asio::awaitable<std::vector<Dispatcher::Claimed>> Dispatcher::claim() {
     pq::Params params;
     params.add(std::int64_t{lease});
     params.add(std::int64_t{batch});
-    auto rows = pq::exec(s, kClaimSql, params);
-    std::vector<Claimed> out;
-    out.reserve(static_cast<std::size_t>(rows.rows()));
-    for (int i = 0; i < rows.rows(); ++i) {
-      Claimed c;
-      c.event.id = rows.string(i, 0);
-      c.event.type = rows.string(i, 1);
-      c.event.version = static_cast<int>(rows.integer(i, 2));
-      c.event.aggregate_id = rows.string(i, 3);
-      c.event.payload = boost::json::parse(rows.text(i, 4));
-      c.event.occurred_at = rows.string(i, 5);
-      c.attempts = static_cast<int>(rows.integer(i, 6));
-      out.push_back(std::move(c));
-    }
-    // RETURNING keeps no order: deliver in publication order (UUIDv7 ids sort by creation time), so that
-    // an aggregate's events (order placed, then paid) reach each subscriber in the order they happened.
-    std::sort(out.begin(), out.end(), [](const Claimed& a, const Claimed& b) { return a.event.id < b.event.id; });
-    return out;
+    return read_claimed(pq::exec(s, kClaimSql, params));
   });
 }
 
 asio::awaitable<std::size_t> Dispatcher::dispatch_once() {
+  const auto fresh = co_await deliver_fresh();
+  if (fresh && *fresh > 0) co_return *fresh;
+  // Events that failed before (due again), events whose lease ran out, and first attempts whose batch
+  // failed as a whole: claimed with a lease and delivered one by one, so that each attempt is one call of
+  // each handler and every failure is recorded.
   auto claimed = co_await claim();
   if (claimed.empty()) co_return 0;
-  // A full batch: more may be due than this instance delivers in a pass.
-  if (claimed.size() >= static_cast<std::size_t>(options_.batch_size) && !options_.listen_url.empty()) {
-    co_await ask_for_help();
-  }
-  // Together when it pays and nothing is known to fail: events that failed before go one by one, so that
-  // each of their attempts is one call of the handler.
-  const bool first_attempts = std::all_of(claimed.begin(), claimed.end(), [](const Claimed& c) { return c.attempts == 0; });
-  if (claimed.size() > 1 && first_attempts && co_await deliver_together(claimed)) {
-    delivered_.inc(claimed.size());
-    co_return claimed.size();
-  }
+  if (claimed.size() >= static_cast<std::size_t>(options_.batch_size)) co_await ask_for_help();
   std::vector<std::string> delivered;
   for (const auto& c : claimed) {
     if (co_await deliver(c)) delivered.push_back(c.event.id);
@@ -194,30 +217,38 @@ asio::awaitable<std::size_t> Dispatcher::dispatch_once() {
   co_return claimed.size();
 }
 
-// The common case, in one transaction for the whole batch: the inbox rows of every (subscriber, event)
-// pair in one statement, the handlers of the pairs that are new (in event order, then subscription
-// order), and the batch closed as delivered. Per event that saves a transaction's BEGIN and COMMIT and
-// its own inbox insert. A handler that throws rolls all of it back: then the batch goes event by event
-// (deliver()), which isolates the failure and records it, and this returns false. (So a handler that
-// fails there has run twice for its first attempt, the first time rolled back.)
-asio::awaitable<bool> Dispatcher::deliver_together(const std::vector<Claimed>& claimed) {
+// The common case, in one transaction for a whole batch of first attempts: claimed and closed by one
+// statement (kTakeFreshSql), the inbox rows of every (subscriber, event) pair in one statement, and the
+// handlers of the pairs that are new (in event order, then subscription order). Per event that saves a
+// lease and its second update, and a transaction's BEGIN and COMMIT. A handler that throws rolls all of it
+// back. When that was the batch's only handler call (the usual case of one event with one subscriber), its
+// failure is the event's first attempt and is recorded at once. Otherwise this returns nullopt: the caller
+// claims the events again and delivers them one by one, which isolates the failure and records it. (So a
+// handler that fails there has run twice for its first attempt, the first time rolled back.)
+asio::awaitable<std::optional<std::size_t>> Dispatcher::deliver_fresh() {
   struct Pair {
     const Subscription* subscription;
     const Event* event;
   };
-  std::vector<Pair> pairs;
-  std::vector<std::string> subscribers, pair_events, event_ids;
-  for (const auto& c : claimed) {
-    event_ids.push_back(c.event.id);
-    for (const auto& sub : subscriptions_) {
-      if (sub.event_type != c.event.type) continue;
-      pairs.push_back({&sub, &c.event});
-      subscribers.push_back(sub.subscriber);
-      pair_events.push_back(c.event.id);
-    }
-  }
+  std::size_t taken = 0;
+  std::size_t handled = 0;                              // handler calls in the batch
+  std::optional<Claimed> culprit;                       // the event whose handler threw
+  std::pair<std::string, std::string> culprit_error;   // its subscriber and error
   try {
-    co_await db_.transaction([&](Tx& tx) {
+    taken = co_await db_.transaction([&](Tx& tx) {
+      pq::Params params;
+      params.add(std::int64_t{options_.batch_size});
+      const auto claimed = read_claimed(pq::exec(tx.sql(), kTakeFreshSql, params));
+      std::vector<Pair> pairs;
+      std::vector<std::string> subscribers, pair_events;
+      for (const auto& c : claimed) {
+        for (const auto& sub : subscriptions_) {
+          if (sub.event_type != c.event.type) continue;
+          pairs.push_back({&sub, &c.event});
+          subscribers.push_back(sub.subscriber);
+          pair_events.push_back(c.event.id);
+        }
+      }
       std::set<std::pair<std::string, std::string>> fresh;  // (subscriber, event id) not handled before
       if (!pairs.empty()) {
         pq::Params inbox;
@@ -227,15 +258,40 @@ asio::awaitable<bool> Dispatcher::deliver_together(const std::vector<Claimed>& c
         for (int i = 0; i < rows.rows(); ++i) fresh.emplace(rows.string(i, 0), rows.string(i, 1));
       }
       for (const auto& pair : pairs) {
-        if (fresh.contains({pair.subscription->subscriber, pair.event->id})) pair.subscription->handler(tx, *pair.event);
+        if (!fresh.contains({pair.subscription->subscriber, pair.event->id})) continue;
+        ++handled;
+        try {
+          pair.subscription->handler(tx, *pair.event);
+        } catch (const std::exception& e) {
+          culprit = Claimed{*pair.event, 0};
+          culprit_error = {pair.subscription->subscriber, e.what()};
+          throw;
+        }
       }
-      close_delivered(tx.sql(), event_ids);
+      return claimed.size();
     });
   } catch (const std::exception& e) {
-    log::debug("event batch failed as a whole; delivering its events one by one", {{"error", e.what()}});
-    co_return false;
+    if (handled != 1 || !culprit) {
+      log::debug("event batch failed as a whole; delivering its events one by one", {{"error", e.what()}});
+      co_return std::nullopt;
+    }
   }
-  co_return true;
+  if (culprit) {
+    // The batch ran one handler, and it threw: that was the event's first attempt, recorded as such.
+    failures_.inc();
+    log::warn("event handler failed", {{"event_id", culprit->event.id},
+                                       {"type", culprit->event.type},
+                                       {"subscriber", culprit_error.first},
+                                       {"error", culprit_error.second}});
+    std::vector<std::pair<std::string, std::string>> failed;
+    failed.push_back(std::move(culprit_error));
+    co_await record_failures(*culprit, std::vector<std::string>{}, failed);
+    co_return 1;
+  }
+  if (taken == 0) co_return 0;
+  delivered_.inc(taken);
+  if (taken >= static_cast<std::size_t>(options_.batch_size)) co_await ask_for_help();
+  co_return taken;
 }
 
 asio::awaitable<bool> Dispatcher::deliver(const Claimed& claimed) {
@@ -262,34 +318,48 @@ asio::awaitable<bool> Dispatcher::deliver(const Claimed& claimed) {
   }
 
   if (failed.empty()) co_return true;  // closed with the rest of its batch
+  co_await record_failures(claimed, succeeded, failed);
+  co_return false;
+}
+
+// The attempt's outcome: retried after a backoff, or dead after max_attempts, with one delivery row per
+// subscriber. Only while the event is still this attempt's (pending, `attempts` as claimed, not leased by
+// someone else): a first attempt's batch that failed released its row locks, and another instance may have
+// taken the event since; its own attempt then stands.
+asio::awaitable<void> Dispatcher::record_failures(const Claimed& claimed, const std::vector<std::string>& succeeded,
+                                                  const std::vector<std::pair<std::string, std::string>>& failed) {
+  const Event& event = claimed.event;
   const int attempts = claimed.attempts + 1;
   const bool dead = attempts >= options_.max_attempts;
   const auto backoff_ms = std::min<std::int64_t>(options_.backoff_base.count() << std::min(attempts - 1, 20),
                                                  3'600'000);
   co_await db_.transaction([&](Tx& tx) {
     auto& s = tx.sql();
+    const std::string status = dead ? "dead" : "pending";
+    const std::string error = fmt::format("{}: {}", failed.front().first, failed.front().second);
+    soci::statement closed = (s.prepare << R"sql(
+        UPDATE platform.outbox SET status = :st, attempts = :a, last_error = :err, locked_until = NULL,
+                                   next_attempt_at = now() + make_interval(secs => :ms / 1000.0)
+        WHERE id = CAST(:e AS uuid) AND status = 'pending' AND attempts = :prev)sql",
+        soci::use(status), soci::use(attempts), soci::use(error), soci::use(static_cast<double>(backoff_ms)),
+        soci::use(event.id), soci::use(claimed.attempts));
+    closed.execute(true);
+    if (closed.get_affected_rows() == 0) return;  // no longer this attempt's
     for (const auto& name : succeeded) {
       s << R"sql(UPDATE platform.deliveries SET status = 'done', updated_at = now()
                  WHERE event_id = CAST(:e AS uuid) AND subscriber = :s)sql",
           soci::use(event.id), soci::use(name);
     }
     for (const auto& [name, error] : failed) {
-      const std::string status = dead ? "dead" : "failed";
+      const std::string delivery = dead ? "dead" : "failed";
       s << R"sql(INSERT INTO platform.deliveries (event_id, subscriber, status, attempts, last_error)
                  VALUES (CAST(:e AS uuid), :s, :st, 1, :err)
                  ON CONFLICT (event_id, subscriber) DO UPDATE
                  SET status = EXCLUDED.status, attempts = platform.deliveries.attempts + 1,
                      last_error = EXCLUDED.last_error, updated_at = now())sql",
-          soci::use(event.id), soci::use(name), soci::use(status), soci::use(error);
+          soci::use(event.id), soci::use(name), soci::use(delivery), soci::use(error);
     }
-    const std::string status = dead ? "dead" : "pending";
-    const std::string error = fmt::format("{}: {}", failed.front().first, failed.front().second);
-    s << R"sql(UPDATE platform.outbox SET status = :st, attempts = :a, last_error = :err, locked_until = NULL,
-               next_attempt_at = now() + make_interval(secs => :ms / 1000.0) WHERE id = CAST(:e AS uuid))sql",
-        soci::use(status), soci::use(attempts), soci::use(error), soci::use(static_cast<double>(backoff_ms)),
-        soci::use(event.id);
   });
-  co_return false;
 }
 
 asio::awaitable<void> Dispatcher::refresh_backlog_metrics() {

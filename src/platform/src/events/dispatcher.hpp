@@ -13,11 +13,16 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace bazaar::platform {
+
+namespace pq {
+class Result;
+}
 
 class Metrics;
 class Gauge;
@@ -66,12 +71,18 @@ class Dispatcher final : public EventBus {
     Event event;
     int attempts = 0;
   };
+  // The claimed rows (id, type, version, aggregate_id, payload, occurred_at, attempts) in publication order.
+  static std::vector<Claimed> read_claimed(const pq::Result& rows);
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<std::vector<Claimed>> claim();
   // NOTIFY on kEventsChannel: wakes the other instances' dispatchers to claim what this pass left.
   boost::asio::awaitable<void> ask_for_help();
-  // Delivers and closes the whole batch in one transaction; false (nothing changed) when a handler threw.
-  boost::asio::awaitable<bool> deliver_together(const std::vector<Claimed>& claimed);
+  // Claims, delivers and closes a batch of first attempts in one transaction; how many it delivered, or
+  // nullopt (nothing changed) when a handler threw.
+  boost::asio::awaitable<std::optional<std::size_t>> deliver_fresh();
+  // Records a failed attempt of `claimed`: its retry (or death) and a delivery row per subscriber.
+  boost::asio::awaitable<void> record_failures(const Claimed& claimed, const std::vector<std::string>& succeeded,
+                                               const std::vector<std::pair<std::string, std::string>>& failed);
   // Runs the event's subscribers; true when all of them succeeded (the caller closes the event), false
   // when a failure was recorded (retry scheduled, or dead).
   boost::asio::awaitable<bool> deliver(const Claimed& claimed);
