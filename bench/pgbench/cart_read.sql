@@ -15,4 +15,4 @@ ORDER BY i.created_at, i.id;
 SELECT v.id::text, v.product_id::text, v.sku, p.title || ' — ' || v.title, v.price, v.currency,
        greatest(v.on_hand - v.reserved, 0), p.status = 'published'
 FROM catalog.variants v JOIN catalog.products p ON p.id = v.product_id
-WHERE v.id = ANY(:variants::uuid[]);
+WHERE v.id IN (SELECT unnest((SELECT :variants::uuid[])));
