@@ -147,7 +147,7 @@ Settings load_settings(const platform::Config& c) {
   s.batch_size = static_cast<int>(c.integer("notifications.batch_size", 50, 1, 1000));
   s.worker_threads = static_cast<std::size_t>(c.integer("notifications.worker_threads", 4, 1, 64));
   s.wake_on_commit = c.boolean("notifications.wake_on_commit", true);
-  s.wake_delay = c.millis("notifications.wake_delay_ms", 20);
+  s.wake_delay = c.millis("notifications.wake_delay_ms", 100);
   if (s.wake_delay.count() < 0) throw platform::ConfigError("notifications.wake_delay_ms must not be negative");
   s.retention = std::chrono::days(c.integer("notifications.retention_days", 90, 1, 3650));
   s.retention_batch = static_cast<int>(c.integer("notifications.retention_batch", 1000, 1, 100'000));

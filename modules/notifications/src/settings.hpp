@@ -45,8 +45,9 @@ struct Settings {
   int batch_size = 50;
   std::size_t worker_threads = 4;  // concurrent sends (libcurl is blocking)
   bool wake_on_commit = true;      // send right after the event's transaction commits, not at the next poll
-  // ...after this long, so that what commits meanwhile goes out in the same pass (one claim, not one each)
-  std::chrono::milliseconds wake_delay{20};
+  // ...after this long, so that what commits meanwhile goes out in the same pass (one claim, not one each;
+  // an email 100 ms later is no later for its reader)
+  std::chrono::milliseconds wake_delay{100};
   // Retention (job "notifications-retention"): sent and dead deliveries, and in-app messages read, longer
   // ago than `retention` are deleted, at most `retention_batch` rows a statement.
   std::chrono::days retention{90};

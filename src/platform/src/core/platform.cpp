@@ -44,7 +44,7 @@ DispatcherOptions dispatcher_options(const Config& c) {
   o.max_attempts = static_cast<int>(c.integer("events.max_attempts", 10, 1, 1000));
   o.batch_size = static_cast<int>(c.integer("events.batch_size", 100, 1, 10000));
   o.poll_interval = c.millis("events.poll_interval_ms", 1000);
-  o.wake_delay = c.millis("events.wake_delay_ms", 10);
+  o.wake_delay = c.millis("events.wake_delay_ms", 50);
   o.backoff_base = c.millis("events.backoff_base_ms", 1000);
   o.listen_url = c.boolean("events.listen", true) ? c.required_string("database.url") : "";
   return o;

@@ -33,8 +33,10 @@ struct DispatcherOptions {
   int batch_size = 100;
   std::chrono::milliseconds poll_interval{1000};
   // After a wake-up (an event committed), wait this long before claiming, so that the events committed
-  // meanwhile go out in the same pass: under load, one claim per batch instead of one per commit.
-  std::chrono::milliseconds wake_delay{10};
+  // meanwhile go out in the same pass: under load, one claim per batch instead of one per commit. A claim
+  // costs about the same for 5 events as for 50 (planning, and skipping the queue's dead index entries):
+  // at 50 ms a checkout run spent 5–9% fewer cycles per checkout than at 10 ms; 150 ms gained nothing more.
+  std::chrono::milliseconds wake_delay{50};
   std::chrono::milliseconds backoff_base{1000};  // attempt n waits base·2^(n-1), capped at an hour
   std::chrono::seconds lease{60};
   // libpq URL for LISTEN; empty disables cross-instance wake-ups (this instance neither hears nor asks)
