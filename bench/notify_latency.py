@@ -6,8 +6,10 @@ a local SMTP server.
 
 Runs an SMTP server (aiosmtpd, Debian python3-aiosmtpd) on 127.0.0.1:PORT — bazaar must be serving with
 notifications.email.transport=smtp and smtp_url=smtp://127.0.0.1:PORT — then publishes `rate` events a
-second for `seconds` seconds into platform.outbox exactly as the orders module does (the insert and
-pg_notify('bazaar_events') in one autocommitted statement, through one psql session), each an order that
+second for `seconds` seconds into platform.outbox as the orders module does, through one psql session, each
+in one autocommitted statement with a pg_notify('bazaar_events'): the orders module's own dispatcher is woken
+in-process when its commit returns, and this NOTIFY, which bazaar's dispatcher listens for, stands in for
+that wake-up here, where the publisher is outside the process. Each event is an order that
 awaits an external payment (so the customer gets "order received"). The latency of an order is the SMTP
 server's receipt time minus the event's occurred_at (clock_timestamp() at insert, i.e. its commit to within
 a statement), both on this machine's clock.
