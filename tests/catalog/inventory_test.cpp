@@ -3,6 +3,7 @@
 // sweeper, low-stock announcements, and the cart's batch look-up.
 #include "catalog/catalog_support.hpp"
 #include "inventory.hpp"
+#include "repository.hpp"
 
 #include <platform/ids.hpp>
 
@@ -93,6 +94,38 @@ TEST_SUITE("db.catalog") {
     auto snapshot = testing::run_awaitable(catalog_module(app).queries().variants({variant}));
     REQUIRE(snapshot.size() == 1);
     CHECK(snapshot[0].available == 0);
+  }
+
+  TEST_CASE("catalog: reservations and price look-ups cost the same to the planner for any number of lines") {
+    // PostgreSQL plans a prepared statement's first five runs for their values, then keeps one generic plan
+    // unless those custom plans looked cheaper. Given arrays it could count, they always did (1–3 lines
+    // against a generic guess of 10), and it planned every checkout and every add-to-cart anew, taking
+    // longer than running them. So a custom plan must cost the same whatever the number of lines.
+    auto config = testing::test_config();
+    config.set("database.pool_size", 1);          // one session: the statements are prepared where we look
+    config.set("database.async_connections", 0);  // (no I/O-thread connections)
+    TestApp app(config);
+    const auto admin = admin_token(app);
+    const auto v = variants_with_stock(app, admin, {1000, 1000, 1000});
+    auto& db = app.platform().db();
+    CHECK(testing::run_awaitable(catalog::repo::reserve(db, platform::new_uuid_v7(), {{v[0], 1}}, 600)).reserved);
+    CHECK(testing::run_awaitable(catalog::repo::variant_snapshots(db, v)).size() == 3);
+
+    auto custom_cost = [&](const std::string& execute) {
+      std::string plan;
+      db.run_sync([&](soci::session& s) {
+        s << "SET plan_cache_mode = force_custom_plan";
+        s << "EXPLAIN (FORMAT JSON) " + execute, soci::into(plan);
+        s << "RESET plan_cache_mode";
+      });
+      return boost::json::parse(plan).at(0).at("Plan").at("Total Cost").to_number<double>();
+    };
+    const std::string one = "'{" + v[0] + "}'", three = "'{" + v[0] + "," + v[1] + "," + v[2] + "}'";
+    const std::string order = "'" + platform::new_uuid_v7() + "'";
+    CHECK(custom_cost("EXECUTE catalog_reserve_v3(" + order + ", " + one + ", '{1}', 600)") ==
+          custom_cost("EXECUTE catalog_reserve_v3(" + order + ", " + three + ", '{1,1,1}', 600)"));
+    CHECK(custom_cost("EXECUTE catalog_variant_snapshots_v2(" + one + ")") ==
+          custom_cost("EXECUTE catalog_variant_snapshots_v2(" + three + ")"));
   }
 
   TEST_CASE("catalog: a reservation takes every line or none and reports what was short") {
