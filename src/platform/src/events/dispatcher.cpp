@@ -146,7 +146,7 @@ constexpr pq::Prepared kInboxBatch{"platform_inbox_insert_batch_v1", R"sql(
     ON CONFLICT DO NOTHING
     RETURNING subscriber, event_id::text)sql"};
 
-// The events of a claimed batch that every subscriber handled: one autocommit statement closes them all
+// The leased events of a claim that every subscriber handled: one autocommit statement closes them all
 // (and any failure records of earlier attempts). A crash before it leaves them leased; once the lease
 // runs out they are claimed again, and the inbox turns the redelivery into a no-op.
 constexpr pq::Prepared kDelivered{"platform_outbox_delivered_v2", R"sql(
@@ -317,7 +317,7 @@ asio::awaitable<bool> Dispatcher::deliver(const Claimed& claimed) {
     }
   }
 
-  if (failed.empty()) co_return true;  // closed with the rest of its batch
+  if (failed.empty()) co_return true;  // the caller closes it with the rest of its claim
   co_await record_failures(claimed, succeeded, failed);
   co_return false;
 }

@@ -1,8 +1,9 @@
 #pragma once
 // Delivers outbox events to subscribers, at least once. Woken in-process after a commit, by PostgreSQL
-// NOTIFY from other instances, and by a periodic poll as the safety net. Rows are claimed with
-// FOR UPDATE SKIP LOCKED and a lease (locked_until), so several instances share the work and a crashed
-// instance's claim simply expires.
+// NOTIFY from another instance that has a backlog, and by a periodic poll as the safety net. Rows are
+// claimed with FOR UPDATE SKIP LOCKED, so several instances share the work: first attempts inside the
+// transaction that delivers them (its row locks are the claim, and a crash rolls it back), everything else
+// with a lease (locked_until) that a crashed instance simply lets expire.
 #include <platform/db.hpp>
 #include <platform/events.hpp>
 
