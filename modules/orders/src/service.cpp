@@ -56,6 +56,18 @@ std::function<void(const repo::OrderRow&, platform::pq::Pipeline&)> with_result(
 }
 bool is_live(const repo::OrderRow& o) { return o.status == "paid" || o.status == "shipped" || o.status == "delivered"; }
 
+// Runs `batch`; nullopt when its platform.expect precondition did not hold (another run got there first)
+// and nothing changed.
+asio::awaitable<std::optional<platform::pq::Results>> run_if_expected(platform::Database& db,
+                                                                      platform::pq::Pipeline batch) {
+  try {
+    co_return co_await platform::pq::run(db, std::move(batch));
+  } catch (const std::exception& e) {
+    if (!platform::pq::is_expectation_failure(e)) throw;
+  }
+  co_return std::nullopt;
+}
+
 // The reason recorded, and told the customer, when the checkout gives back a payment the provider took
 // for an order that had been cancelled meanwhile (Service::give_back_payment).
 constexpr const char* kTakenAfterCancel = "payment taken after the order was cancelled";
@@ -287,15 +299,9 @@ asio::awaitable<repo::OrderRow> Service::mark_paid_at_checkout(repo::OrderRow or
   platform::pq::Pipeline batch;
   const auto step = repo::add_mark_paid(batch, paid, note);
   batch.publish(platform::make_event(OrderPaid{summary_of(paid)}, paid.id));
-  bool settled_elsewhere = false;
-  try {
-    auto results = co_await platform::pq::run(ctx_.db(), std::move(batch));
-    repo::read_marked_paid(results[step], paid);
-  } catch (const std::exception& e) {
-    if (!platform::pq::is_expectation_failure(e)) throw;
-    settled_elsewhere = true;
-  }
-  if (settled_elsewhere) co_return co_await mark_paid(order.id, std::move(reference), captured, note);
+  const auto results = co_await run_if_expected(ctx_.db(), std::move(batch));
+  if (!results) co_return co_await mark_paid(order.id, std::move(reference), captured, note);  // settled elsewhere
+  repo::read_marked_paid((*results)[step], paid);
   count_paid(paid);
   co_return paid;
 }
@@ -336,17 +342,11 @@ asio::awaitable<repo::OrderRow> Service::give_back_payment(repo::OrderRow order,
     const OrderRefunded refunded{summary_of(order), order.refunded_total, order.refunded_total, true, kTakenAfterCancel};
     batch.publish(platform::make_event(refunded, order.id));
   }
-  bool recorded_elsewhere = false;
-  try {
-    auto results = co_await platform::pq::run(ctx_.db(), std::move(batch));
-    repo::read_given_back(results[step], order);
-  } catch (const std::exception& e) {
-    if (!platform::pq::is_expectation_failure(e)) throw;
-    recorded_elsewhere = true;  // by another run of this checkout: its record stands
-  }
-  if (recorded_elsewhere) {
+  const auto results = co_await run_if_expected(ctx_.db(), std::move(batch));
+  if (!results) {  // recorded by another run of this checkout: its record stands
     co_return *co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order.id); });
   }
+  repo::read_given_back((*results)[step], order);
   co_return order;
 }
 

@@ -230,10 +230,13 @@ asio::awaitable<std::optional<std::size_t>> Dispatcher::deliver_fresh() {
     const Subscription* subscription;
     const Event* event;
   };
+  struct Failure {
+    Claimed claimed;
+    std::pair<std::string, std::string> subscriber_error;
+  };
   std::size_t taken = 0;
-  std::size_t handled = 0;                              // handler calls in the batch
-  std::optional<Claimed> culprit;                       // the event whose handler threw
-  std::pair<std::string, std::string> culprit_error;   // its subscriber and error
+  std::size_t handled = 0;         // handler calls in the batch
+  std::optional<Failure> failure;  // the handler that threw
   try {
     taken = co_await db_.transaction([&](Tx& tx) {
       pq::Params params;
@@ -263,29 +266,24 @@ asio::awaitable<std::optional<std::size_t>> Dispatcher::deliver_fresh() {
         try {
           pair.subscription->handler(tx, *pair.event);
         } catch (const std::exception& e) {
-          culprit = Claimed{*pair.event, 0};
-          culprit_error = {pair.subscription->subscriber, e.what()};
+          failure = Failure{Claimed{*pair.event, 0}, {pair.subscription->subscriber, e.what()}};
           throw;
         }
       }
       return claimed.size();
     });
   } catch (const std::exception& e) {
-    if (handled != 1 || !culprit) {
+    if (!failure || handled != 1) {
       log::debug("event batch failed as a whole; delivering its events one by one", {{"error", e.what()}});
       co_return std::nullopt;
     }
   }
-  if (culprit) {
+  if (failure) {
     // The batch ran one handler, and it threw: that was the event's first attempt, recorded as such.
-    failures_.inc();
-    log::warn("event handler failed", {{"event_id", culprit->event.id},
-                                       {"type", culprit->event.type},
-                                       {"subscriber", culprit_error.first},
-                                       {"error", culprit_error.second}});
-    std::vector<std::pair<std::string, std::string>> failed;
-    failed.push_back(std::move(culprit_error));
-    co_await record_failures(*culprit, std::vector<std::string>{}, failed);
+    const auto& [subscriber, error] = failure->subscriber_error;
+    note_handler_failure(failure->claimed.event, subscriber, error);
+    const std::vector<std::pair<std::string, std::string>> failed(1, failure->subscriber_error);
+    co_await record_failures(failure->claimed, std::vector<std::string>(), failed);
     co_return 1;
   }
   if (taken == 0) co_return 0;
@@ -310,16 +308,20 @@ asio::awaitable<bool> Dispatcher::deliver(const Claimed& claimed) {
       });
       succeeded.push_back(sub.subscriber);
     } catch (const std::exception& e) {
-      failures_.inc();
       failed.emplace_back(sub.subscriber, e.what());
-      log::warn("event handler failed",
-                {{"event_id", event.id}, {"type", event.type}, {"subscriber", sub.subscriber}, {"error", e.what()}});
+      note_handler_failure(event, sub.subscriber, e.what());
     }
   }
 
   if (failed.empty()) co_return true;  // the caller closes it with the rest of its claim
   co_await record_failures(claimed, succeeded, failed);
   co_return false;
+}
+
+void Dispatcher::note_handler_failure(const Event& event, const std::string& subscriber, const std::string& error) {
+  failures_.inc();
+  log::warn("event handler failed",
+            {{"event_id", event.id}, {"type", event.type}, {"subscriber", subscriber}, {"error", error}});
 }
 
 // The attempt's outcome: retried after a backoff, or dead after max_attempts, with one delivery row per

@@ -83,6 +83,8 @@ class Dispatcher final : public EventBus {
   // Claims, delivers and closes a batch of first attempts in one transaction; how many it delivered, or
   // nullopt (nothing changed) when a handler threw.
   boost::asio::awaitable<std::optional<std::size_t>> deliver_fresh();
+  // Counts and logs one handler's failure.
+  void note_handler_failure(const Event& event, const std::string& subscriber, const std::string& error);
   // Records a failed attempt of `claimed`: its retry (or death) and a delivery row per subscriber.
   boost::asio::awaitable<void> record_failures(const Claimed& claimed, const std::vector<std::string>& succeeded,
                                                const std::vector<std::pair<std::string, std::string>>& failed);
