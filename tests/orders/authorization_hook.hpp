@@ -62,6 +62,8 @@ class AuthorizationHook : public std::enable_shared_from_this<AuthorizationHook>
   // From now on the provider refuses every refund (as a gateway may: a closed card, an expired capture),
   // without touching its ledger.
   void refuse_refunds() { refuse_refunds_ = true; }
+  // And from now on it makes them again.
+  void accept_refunds() { refuse_refunds_ = false; }
 
  private:
   // Forwards everything to the module's own provider, with the armed action around authorize().

@@ -100,6 +100,46 @@ std::uint64_t revenue_counter(TestApp& app) {
       .value();
 }
 
+std::uint64_t refused_give_back_counter(TestApp& app) {
+  return app.platform()
+      .metrics()
+      .counter("bazaar_orders_give_back_refused_total",
+               "Refunds of payments taken after cancellation that the provider refused")
+      .value();
+}
+
+// When the reconciler asks for a refused give-back again: attempts so far, and seconds from now until due
+// (-1: nothing is due, nothing owed).
+struct GiveBackRetry {
+  long long attempts = 0;
+  long long due_in_seconds = -1;
+};
+
+GiveBackRetry give_back_retry(TestApp& app, const std::string& order_id) {
+  GiveBackRetry r;
+  app.platform().db().run_sync([&](soci::session& s) {
+    s << "SELECT give_back_attempts, coalesce(round(extract(epoch FROM give_back_due_at - now()))::bigint, -1) "
+         "FROM orders.orders WHERE id = CAST(:p AS uuid)",
+        soci::use(order_id, "p"), soci::into(r.attempts), soci::into(r.due_in_seconds);
+  });
+  return r;
+}
+
+void make_give_back_due(TestApp& app, const std::string& order_id) {
+  exec_sql(app, "UPDATE orders.orders SET give_back_due_at = now() - interval '1 second' WHERE id = CAST(:p AS uuid)",
+           order_id);
+}
+
+// The provider answers late: before it authorises, the order outlives its payment timeout and the reconciler
+// runs, asks the provider, finds no payment and cancels the order. `order_id` is set to the order's id.
+void reconcile_before_provider(HookedShop& s, std::string& order_id) {
+  s.hook->arm(Moment::before_provider, [&s, &order_id](const orders::payments::AuthorizeRequest& rq) {
+    order_id = rq.order_id;
+    age_past_payment_timeout(s.app, rq.order_id);
+    run_job(s.app, "orders-reconcile");
+  });
+}
+
 // The database's clock, as the stats' from/to take it.
 std::string db_now(TestApp& app, const std::string& offset = "0 seconds") {
   return scalar<std::string>(app,
@@ -246,11 +286,7 @@ TEST_SUITE("db.orders") {
     const auto cart = s.cart();
     const auto from = db_now(s.app);
     std::string order_id;
-    s.hook->arm(Moment::before_provider, [&](const orders::payments::AuthorizeRequest& rq) {
-      order_id = rq.order_id;
-      age_past_payment_timeout(s.app, rq.order_id);
-      run_job(s.app, "orders-reconcile");
-    });
+    reconcile_before_provider(s, order_id);
 
     auto checkout = s.checkout(cart, "reconciled-first");
 
@@ -391,5 +427,89 @@ TEST_SUITE("db.orders") {
     // Counted as paid once, whichever path paid it.
     CHECK(paid_counter(s.app) == 1);
     CHECK(revenue_counter(s.app) == static_cast<std::uint64_t>(total));
+  }
+
+  TEST_CASE("orders: a give-back refund the provider refused is asked again by the reconciler, backing off") {
+    // As in the reconciler case above: the order is cancelled for its payment timeout while the provider
+    // authorises, the provider captures, and then refuses the checkout's refund.
+    HookedShop s;
+    s.hook->refuse_refunds();
+    const auto cart = s.cart();
+    const auto from = db_now(s.app);
+    std::string order_id;
+    reconcile_before_provider(s, order_id);
+    auto checkout = s.checkout(cart, "refund-refused");
+    REQUIRE(s.hook->fired() == 1);
+    check_given_back(s, checkout, order_id, GivenBack::refund_refused);
+    const auto total = num(checkout.json().at("total").at("amount"));
+    CHECK(refused_give_back_counter(s.app) == 1);
+    // The first retry is due after orders.give_back_retry_seconds (300 by default).
+    auto retry = give_back_retry(s.app, order_id);
+    CHECK(retry.attempts == 1);
+    CHECK(retry.due_in_seconds >= 295);
+    CHECK(retry.due_in_seconds <= 300);
+
+    // Not yet due: the reconciler leaves it alone.
+    run_job(s.app, "orders-reconcile");
+    CHECK(give_back_retry(s.app, order_id).attempts == 1);
+
+    // Due, and refused again: the next retry waits twice as long; the history does not grow.
+    make_give_back_due(s.app, order_id);
+    run_job(s.app, "orders-reconcile");
+    retry = give_back_retry(s.app, order_id);
+    CHECK(retry.attempts == 2);
+    CHECK(retry.due_in_seconds >= 595);
+    CHECK(retry.due_in_seconds <= 600);
+    CHECK(refused_give_back_counter(s.app) == 2);
+    CHECK(admin_order(s.app, s.admin, order_id).at("payment_status") == "captured");
+    CHECK(admin_order(s.app, s.admin, order_id).at("history").as_array().size() == 3);
+    CHECK(ledger(s.app, order_id).refunded == 0);
+
+    // However many refusals, the wait stops growing at a day.
+    exec_sql(s.app, "UPDATE orders.orders SET give_back_attempts = 1000 WHERE id = CAST(:p AS uuid)", order_id);
+    make_give_back_due(s.app, order_id);
+    run_job(s.app, "orders-reconcile");
+    retry = give_back_retry(s.app, order_id);
+    CHECK(retry.attempts == 1001);
+    CHECK(retry.due_in_seconds >= 86395);
+    CHECK(retry.due_in_seconds <= 86400);
+
+    SUBCASE("the provider makes the refund: the order shows it, and the customer is told") {
+      s.hook->accept_refunds();
+    }
+    SUBCASE("the provider had made the refund before a crash kept it from being recorded: recorded, not made twice") {
+      // The provider still refuses new refunds: the retry must read the ledger, not ask again.
+      exec_sql(s.app,
+               "UPDATE orders.test_payments SET refunded = captured, outcome = 'refunded' "
+               "WHERE order_id = CAST(:p AS uuid)",
+               order_id);
+    }
+    make_give_back_due(s.app, order_id);
+    run_job(s.app, "orders-reconcile");
+
+    const auto stored = admin_order(s.app, s.admin, order_id);
+    CHECK(stored.at("status") == "cancelled");
+    CHECK(stored.at("payment_status") == "refunded");
+    CHECK(num(stored.at("refunded_total").at("amount")) == total);
+    const auto history = stored.at("history").as_array();
+    REQUIRE(history.size() == 4);
+    CHECK(history[3].at("payment_status") == "refunded");
+    CHECK(history[3].at("actor") == "system");
+    CHECK(str(history[3].at("note")).find("payment taken after the order was cancelled") != std::string::npos);
+    CHECK(refund_rows(s.app, order_id) == 1);
+    CHECK(event_types(s.app, order_id) ==
+          std::vector<std::string>{"orders.order_placed", "orders.order_cancelled", "orders.order_refunded"});
+    const auto money = ledger(s.app, order_id);
+    CHECK(money.captured == total);
+    CHECK(money.refunded == total);
+    CHECK(money.outcome == "refunded");
+    CHECK(give_back_retry(s.app, order_id).due_in_seconds == -1);  // nothing owed, nothing due
+    check_customer_told(s, str(checkout.json().at("number")), true);
+    check_not_in_stats(s, order_id, from);
+
+    // Done: the reconciler has nothing more to ask.
+    run_job(s.app, "orders-reconcile");
+    CHECK(admin_order(s.app, s.admin, order_id).at("history").as_array().size() == 4);
+    CHECK(refund_rows(s.app, order_id) == 1);
   }
 }

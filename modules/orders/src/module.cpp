@@ -39,6 +39,7 @@ Settings settings_from(const platform::Config& c) {
   s.shipping_options = shipping_options_from(c);
   s.reservation_ttl = std::chrono::seconds(c.integer("orders.reservation_ttl_seconds", 900, 30, 86400));
   s.pending_payment_timeout = std::chrono::seconds(c.integer("orders.pending_payment_timeout_seconds", 1800, 60, 7 * 86400));
+  s.give_back_retry = std::chrono::seconds(c.integer("orders.give_back_retry_seconds", 300, 1, 86400));
   const std::string capture = c.string("payments.capture", "immediate");
   if (capture != "immediate" && capture != "on_ship") {
     throw platform::ConfigError("payments.capture must be \"immediate\" or \"on_ship\"");

@@ -218,6 +218,31 @@ std::vector<std::string> unfinished_sagas(soci::session& s, int limit) {
   return out;
 }
 
+std::vector<std::string> claim_due_give_backs(soci::session& s, long long lease_seconds, int limit) {
+  std::vector<std::string> out;
+  const double lease = static_cast<double>(lease_seconds);
+  soci::rowset<std::string> rows = (s.prepare << R"sql(
+      UPDATE orders.orders SET give_back_due_at = now() + make_interval(secs => :lease)
+      WHERE id IN (SELECT id FROM orders.orders
+                   WHERE give_back_due_at <= now() AND status = 'cancelled' AND payment_status = 'captured'
+                   ORDER BY give_back_due_at LIMIT :limit FOR UPDATE SKIP LOCKED)
+      RETURNING id::text)sql",
+                                    soci::use(lease, "lease"), soci::use(limit, "limit"));
+  for (const auto& id : rows) out.push_back(id);
+  return out;
+}
+
+void postpone_give_back(soci::session& s, const std::string& order_id, long long base_seconds, long long max_seconds) {
+  const double base = static_cast<double>(base_seconds);
+  const double most = static_cast<double>(max_seconds);
+  s << R"sql(
+      UPDATE orders.orders
+      SET give_back_attempts = give_back_attempts + 1,
+          give_back_due_at = now() + make_interval(secs => least(:base * power(2, least(give_back_attempts, 30)), :most))
+      WHERE id = CAST(:id AS uuid) AND status = 'cancelled' AND payment_status = 'captured')sql",
+      soci::use(base, "base"), soci::use(most, "most"), soci::use(order_id, "id");
+}
+
 void anonymise_user_orders(soci::session& s, const std::string& user_id) {
   s << R"sql(
       UPDATE orders.orders

@@ -61,12 +61,15 @@ void read_inserted_order(const platform::pq::Result& r, OrderRow& o);
 // fails with pq::is_expectation_failure when the order was no longer pending.
 std::size_t add_mark_paid(platform::pq::Pipeline& batch, const OrderRow& paid, const std::string& note);
 void read_marked_paid(const platform::pq::Result& r, OrderRow& o);
-// Adds what became of the payment of an order found cancelled when its checkout's payment came back: `o`'s
-// payment_status and refunded_total, a refund row of refunded_total (with `reason`, by "system") unless it
-// is 0, and a history entry by "system" with `note`; the status stays cancelled. The batch fails with
-// pq::is_expectation_failure unless the order was still cancelled with payment_status "failed".
+// Adds what became of the payment of an order found cancelled when its checkout's payment came back, or of
+// the reconciler's retry of its refund: `o`'s payment_status and refunded_total, a refund row of
+// refunded_total (with `reason`, by "system") unless it is 0, and a history entry by "system" with `note`;
+// the status stays cancelled. It counts one give-back attempt, and makes the next due `retry_in_seconds`
+// from now (nullopt: none, nothing is owed). The batch fails with pq::is_expectation_failure unless the
+// order was still cancelled with payment_status `found_payment_status`.
 std::size_t add_give_back(platform::pq::Pipeline& batch, const OrderRow& o, const std::string& reason,
-                          const std::string& note);
+                          const std::string& note, const std::string& found_payment_status,
+                          std::optional<std::int64_t> retry_in_seconds);
 void read_given_back(const platform::pq::Result& r, OrderRow& o);
 // Adds the saga's bookkeeping after its side effects (one statement) to `batch`.
 std::size_t add_saga_state(platform::pq::Pipeline& batch, const std::string& id, const std::string& stock_state,
@@ -104,6 +107,12 @@ void load_lines(soci::session& s, std::vector<OrderRow>& orders);
 // Reconciler inputs.
 std::vector<std::string> stale_pending_orders(soci::session& s, long long older_than_seconds, int limit);
 std::vector<std::string> unfinished_sagas(soci::session& s, int limit);
+// Cancelled orders whose give-back refund is due again, each leased for `lease_seconds` (another instance's
+// reconciler skips it meanwhile; a crash leaves it due when the lease ends).
+std::vector<std::string> claim_due_give_backs(soci::session& s, long long lease_seconds, int limit);
+// Counts a refused retry and makes the next due later: `base_seconds` doubled for each attempt so far, at
+// most `max_seconds`. Nothing happens unless the order still holds the money (cancelled, "captured").
+void postpone_give_back(soci::session& s, const std::string& order_id, long long base_seconds, long long max_seconds);
 
 // Anonymises a deleted user's orders: the orders stay for the books, the personal data goes.
 void anonymise_user_orders(soci::session& s, const std::string& user_id);

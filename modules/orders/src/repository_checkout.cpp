@@ -50,13 +50,17 @@ constexpr pq::Prepared kMarkPaid{"orders_mark_paid_v1", R"sql(
     FROM upd)sql"};
 
 // What became of the payment of an order that was cancelled while the checkout's payment was being taken
-// (Service::give_back_payment): payment_status and refunded_total, a refund row when money went back
-// ($3 > 0) and a history entry; the status stays. platform.expect fails the batch, and so what it
-// publishes, unless the order still shows its payment as failed: the give-back is recorded once.
-constexpr pq::Prepared kRecordGiveBack{"orders_record_give_back_v1", R"sql(
+// (Service::give_back_payment), or of a refund of it retried by the reconciler: payment_status and
+// refunded_total, a refund row when money went back ($3 > 0) and a history entry; the status stays. The
+// give-back counts as an attempt; a refused refund ($9: seconds, else NULL) makes it due again then.
+// platform.expect fails the batch, and so what it publishes, unless the order still shows the payment
+// status the caller found ($8): each give-back is recorded once.
+constexpr pq::Prepared kRecordGiveBack{"orders_record_give_back_v2", R"sql(
     WITH upd AS (
-      UPDATE orders.orders SET payment_status = $2, refunded_total = $3::bigint, updated_at = now()
-      WHERE id = $1::uuid AND status = 'cancelled' AND payment_status = 'failed'
+      UPDATE orders.orders
+      SET payment_status = $2, refunded_total = $3::bigint, updated_at = now(),
+          give_back_attempts = give_back_attempts + 1, give_back_due_at = now() + make_interval(secs => $9::int)
+      WHERE id = $1::uuid AND status = 'cancelled' AND payment_status = $8
       RETURNING id, status, updated_at),
     refund AS (
       INSERT INTO orders.refunds (id, order_id, amount, reason, actor)
@@ -64,7 +68,7 @@ constexpr pq::Prepared kRecordGiveBack{"orders_record_give_back_v1", R"sql(
     hist AS (
       INSERT INTO orders.order_history (id, order_id, status, payment_status, note, actor)
       SELECT $6::uuid, upd.id, upd.status, $2, $7, 'system' FROM upd)
-    SELECT platform.expect(count(*) = 1, 'the cancelled order still shows its payment as failed'),
+    SELECT platform.expect(count(*) = 1, 'the cancelled order still shows the payment status its give-back found'),
            to_char(max(updated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
     FROM upd)sql"};
 
@@ -141,7 +145,8 @@ std::size_t add_mark_paid(pq::Pipeline& batch, const OrderRow& paid, const std::
 
 void read_marked_paid(const pq::Result& r, OrderRow& o) { o.updated_at = r.string(0, 1); }
 
-std::size_t add_give_back(pq::Pipeline& batch, const OrderRow& o, const std::string& reason, const std::string& note) {
+std::size_t add_give_back(pq::Pipeline& batch, const OrderRow& o, const std::string& reason, const std::string& note,
+                          const std::string& found_payment_status, std::optional<std::int64_t> retry_in_seconds) {
   pq::Params p;
   p.add(o.id);
   p.add(o.payment_status);
@@ -150,6 +155,12 @@ std::size_t add_give_back(pq::Pipeline& batch, const OrderRow& o, const std::str
   p.add(reason);
   p.add(platform::new_uuid_v7());
   p.add(note);
+  p.add(found_payment_status);
+  if (retry_in_seconds) {
+    p.add(*retry_in_seconds);
+  } else {
+    p.add_null();
+  }
   return batch.add(kRecordGiveBack, std::move(p));
 }
 

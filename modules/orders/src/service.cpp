@@ -71,6 +71,10 @@ asio::awaitable<std::optional<platform::pq::Results>> run_if_expected(platform::
 // The reason recorded, and told the customer, when the checkout gives back a payment the provider took
 // for an order that had been cancelled meanwhile (Service::give_back_payment).
 constexpr const char* kTakenAfterCancel = "payment taken after the order was cancelled";
+// A refused give-back is asked again after Settings::give_back_retry, doubling, but at least once a day;
+// the reconciler holds each retry this long, so that another instance's does not ask at the same time.
+constexpr std::chrono::seconds kGiveBackRetryCeiling{24 * 60 * 60};
+constexpr std::chrono::seconds kGiveBackLease{5 * 60};
 
 }  // namespace
 
@@ -315,39 +319,82 @@ asio::awaitable<repo::OrderRow> Service::mark_paid_at_checkout(repo::OrderRow or
 // - a capture refunded: a refund row for the total, "refunded", and OrderRefunded to tell the customer
 //   (their OrderCancelled said refunded: false). paid_at stays unset, so the stats never count the order;
 // - a refund the provider refused: "captured", which is true — the provider holds the money — and sets the
-//   order apart from the cancellations that took nothing, for an operator to give back.
+//   order apart from the cancellations that took nothing; the reconciler asks again (retry_give_back).
 asio::awaitable<repo::OrderRow> Service::give_back_payment(repo::OrderRow order, bool captured) {
-  std::string note;
   if (!captured) {
     co_await provider_->void_authorization(order.id);
     order.payment_status = "refunded";
-    note = fmt::format("authorisation voided ({})", kTakenAfterCancel);
-  } else {
-    auto refunded = co_await provider_->refund(order.id, order.total);
-    if (refunded) {
-      platform::log::info("payment of an order cancelled during checkout refunded", {{"order_id", order.id}});
-      order.payment_status = "refunded";
-      order.refunded_total = order.total;
-      note = fmt::format("refunded {} ({})", order.total, kTakenAfterCancel);
-    } else {
-      platform::log::error("payment of an order cancelled during checkout not refunded",
-                           {{"order_id", order.id}, {"error", refunded.error().detail}});
-      order.payment_status = "captured";
-      note = fmt::format("refund refused by the provider ({}): {}", kTakenAfterCancel, refunded.error().detail);
-    }
+    co_return co_await record_give_back(std::move(order), "failed",
+                                        fmt::format("authorisation voided ({})", kTakenAfterCancel));
   }
+  auto refunded = co_await provider_->refund(order.id, order.total);
+  co_return co_await record_refund_outcome(std::move(order), "failed", refunded);
+}
+
+// What a give-back refund came to, recorded: the total refunded, or the money still held and the retry due.
+asio::awaitable<repo::OrderRow> Service::record_refund_outcome(repo::OrderRow order, std::string found_payment_status,
+                                                               const Result<void>& refunded) {
+  if (refunded) {
+    platform::log::info("payment of an order cancelled during checkout refunded", {{"order_id", order.id}});
+    order.payment_status = "refunded";
+    order.refunded_total = order.total;
+    auto note = fmt::format("refunded {} ({})", order.total, kTakenAfterCancel);
+    co_return co_await record_give_back(std::move(order), std::move(found_payment_status), std::move(note));
+  }
+  platform::log::error("payment of an order cancelled during checkout not refunded",
+                       {{"order_id", order.id}, {"error", refunded.error().detail}});
+  refused_give_backs().inc();
+  order.payment_status = "captured";
+  auto note = fmt::format("refund refused by the provider ({}): {}", kTakenAfterCancel, refunded.error().detail);
+  co_return co_await record_give_back(std::move(order), std::move(found_payment_status), std::move(note),
+                                      settings_.give_back_retry.count());
+}
+
+// Records a give-back (repo::add_give_back), with OrderRefunded when money went back. A give-back that
+// another run of the same step recorded first stands, and is what this returns.
+asio::awaitable<repo::OrderRow> Service::record_give_back(repo::OrderRow order, std::string found_payment_status,
+                                                          std::string note, std::optional<std::int64_t> retry_in) {
   platform::pq::Pipeline batch;
-  const auto step = repo::add_give_back(batch, order, kTakenAfterCancel, note);
+  const auto step = repo::add_give_back(batch, order, kTakenAfterCancel, note, found_payment_status, retry_in);
   if (order.refunded_total > 0) {
     const OrderRefunded refunded{summary_of(order), order.refunded_total, order.refunded_total, true, kTakenAfterCancel};
     batch.publish(platform::make_event(refunded, order.id));
   }
   const auto results = co_await run_if_expected(ctx_.db(), std::move(batch));
-  if (!results) {  // recorded by another run of this checkout: its record stands
+  if (!results) {
     co_return *co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order.id); });
   }
   repo::read_given_back((*results)[step], order);
   co_return order;
+}
+
+// The reconciler's retry of a give-back the provider refused: asks the provider first, so that a refund it
+// made before a crash kept it from being recorded is recorded, not made twice. Refused again, the order
+// waits longer (repo::postpone_give_back); no history entry, so that the history stays readable.
+asio::awaitable<void> Service::retry_give_back(std::string order_id) {
+  auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order_id); });
+  if (!order || order->status != "cancelled" || order->payment_status != "captured") co_return;
+  const auto known = co_await provider_->lookup(order_id);
+  if (known && known->refunded >= order->total) {
+    co_await record_refund_outcome(std::move(*order), "captured", Result<void>{});
+    co_return;
+  }
+  auto refunded = co_await provider_->refund(order_id, order->total - order->refunded_total);
+  if (refunded) {
+    co_await record_refund_outcome(std::move(*order), "captured", refunded);
+    co_return;
+  }
+  platform::log::error("refund of a payment taken after cancellation refused again",
+                       {{"order_id", order_id}, {"error", refunded.error().detail}});
+  refused_give_backs().inc();
+  co_await ctx_.db().run([&](soci::session& s) {
+    repo::postpone_give_back(s, order_id, settings_.give_back_retry.count(), kGiveBackRetryCeiling.count());
+  });
+}
+
+platform::Counter& Service::refused_give_backs() {
+  return ctx_.metrics().counter("bazaar_orders_give_back_refused_total",
+                                "Refunds of payments taken after cancellation that the provider refused");
 }
 
 void Service::count_paid(const repo::OrderRow& order) {
@@ -605,6 +652,13 @@ asio::awaitable<int> Service::reconcile() {
       co_await provider_->void_authorization(id);
       co_await mark_cancelled(id, "payment_timeout", "failed", "reconciler");
     }
+    ++touched;
+  }
+  auto owed = co_await ctx_.db().run([&](soci::session& s) {
+    return repo::claim_due_give_backs(s, kGiveBackLease.count(), 100);
+  });
+  for (auto& id : owed) {
+    co_await retry_give_back(std::move(id));
     ++touched;
   }
   auto unfinished = co_await ctx_.db().run([&](soci::session& s) { return repo::unfinished_sagas(s, 100); });

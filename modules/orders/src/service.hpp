@@ -30,6 +30,7 @@ struct Settings {
   std::chrono::seconds reservation_ttl{15 * 60};
   std::chrono::seconds pending_payment_timeout{30 * 60};  // reconciler cancels unpaid orders after this
   bool capture_on_ship = false;                            // else capture at once
+  std::chrono::seconds give_back_retry{5 * 60};  // first retry of a refused give-back refund, then doubling
 };
 
 struct CheckoutResult {
@@ -79,8 +80,9 @@ class Service {
   asio::awaitable<Result<repo::OrderRow>> refund(const platform::http::Request& rq, std::string order_id,
                                                  std::optional<std::int64_t> amount, std::string reason);
 
-  // Settles what crashes left behind: unpaid orders past the timeout, and paid/cancelled orders whose
-  // stock or cart step did not finish. Returns how many orders it touched.
+  // Settles what crashes left behind: unpaid orders past the timeout, paid/cancelled orders whose stock or
+  // cart step did not finish, and payments taken after cancellation whose refund the provider refused
+  // (asked again when due). Returns how many orders it touched.
   asio::awaitable<int> reconcile();
 
   const Settings& settings() const { return settings_; }
@@ -103,6 +105,12 @@ class Service {
   asio::awaitable<repo::OrderRow> mark_paid(std::string order_id, std::string reference, bool captured,
                                             std::string note);
   asio::awaitable<repo::OrderRow> give_back_payment(repo::OrderRow order, bool captured);
+  asio::awaitable<repo::OrderRow> record_refund_outcome(repo::OrderRow order, std::string found_payment_status,
+                                                        const Result<void>& refunded);
+  asio::awaitable<repo::OrderRow> record_give_back(repo::OrderRow order, std::string found_payment_status,
+                                                   std::string note, std::optional<std::int64_t> retry_in = {});
+  asio::awaitable<void> retry_give_back(std::string order_id);
+  platform::Counter& refused_give_backs();
   void count_paid(const repo::OrderRow& order);
   asio::awaitable<repo::OrderRow> mark_cancelled(std::string order_id, std::string reason, std::string payment_status,
                                                  std::string actor);

@@ -9,6 +9,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,7 @@ struct Authorization {
   Outcome outcome = Outcome::declined;
   std::string reference;  // the provider's id for the payment
   std::string message;
+  std::int64_t refunded = 0;  // what the provider has given back of the payment so far (lookup)
 };
 
 struct AuthorizeRequest {

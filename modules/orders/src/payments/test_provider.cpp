@@ -54,7 +54,7 @@ boost::asio::awaitable<Authorization> TestProvider::authorize(AuthorizeRequest r
 boost::asio::awaitable<std::optional<Authorization>> TestProvider::lookup(std::string order_id) {
   auto p = co_await db_.run([&](soci::session& s) { return repo::find_test_payment(s, order_id); });
   if (!p) co_return std::nullopt;
-  co_return Authorization{outcome_from(p->outcome), p->reference, p->outcome};
+  co_return Authorization{outcome_from(p->outcome), p->reference, p->outcome, p->refunded};
 }
 
 boost::asio::awaitable<platform::Result<void>> TestProvider::capture(std::string order_id, std::int64_t amount) {
