@@ -193,6 +193,25 @@ run_pgbench() {
   echo "$tps"
 }
 
+# run_pgbench_latency X CLIENTS DURATION → "tps p50 p99" (ms) of bench/pgbench/X.sql with CLIENTS clients
+# in a closed loop, as wrk drives bazaar: what the database alone does at bazaar's concurrency, the floor
+# under any server's latency there. Percentiles from pgbench's per-transaction log.
+run_pgbench_latency() {
+  local file=bench/pgbench/$1.sql clients=$2 dir out tps percentiles
+  dir=$(mktemp -d)
+  out=$(cd "$dir" && pgbench -n -M prepared -c "$clients" -j 2 -T "$(to_seconds "$3")" -l -f "$OLDPWD/$file" \
+    "${PGBENCH_DEFINES[@]}" -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" "$BENCH_DB" 2>&1) \
+    || { printf '%s\n' "$out" >&2; rm -rf "$dir"; die "pgbench failed on $file"; }
+  printf '%s\n' "$out" >>"$LOG_DIR/bench-pgbench.log"
+  tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
+  # Log lines: client, transaction, latency (µs), ...
+  percentiles=$(cat "$dir"/pgbench_log.* | awk '{ print $3 / 1000 }' | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR) printf "%.2f %.2f", v[int((NR - 1) * 0.50) + 1], v[int((NR - 1) * 0.99) + 1] }')
+  rm -rf "$dir"
+  [[ -n $tps && -n $percentiles ]] || die "could not parse pgbench output for $file"
+  echo "$tps $percentiles"
+}
+
 # run_baseline KIND TARGET DURATION → throughput of the baseline (H: req/s, P(x): tps)
 run_baseline() {
   local kind=$1 target=$2 duration=$3 out

@@ -144,6 +144,18 @@ bench_oversell() {
   local_psql -d "$BENCH_DB" -c "UPDATE catalog.variants SET on_hand = reserved + 1000000 WHERE id = '$HOT_VARIANT'" >/dev/null
 }
 
+# The checkout's statements run by pgbench with as many clients as wrk's connections: the database alone at
+# the concurrency of the p99 bound, without any server in front. Reported for context (no verdict): when
+# its own p99 is above the bound, no server can meet it on this machine.
+bench_checkout_database_latency() {
+  local tps p50 p99
+  wait_outbox_drained
+  read -r tps p50 p99 <<<"$(run_pgbench_latency orders_checkout "$CONNECTIONS" "$DURATION")"
+  info "  the database alone at $CONNECTIONS clients: P(orders_checkout) $tps tps, p50 $p50 ms, p99 $p99 ms"
+  row "checkout, database alone" "" "$(printf '%.0f' "$tps") P@$CONNECTIONS" "" "context for the p99 bound" \
+    "$p50 ms" "$p99 ms" "info"
+}
+
 bench_orders() {
   local runs=$((2 * (1 + PAIRS)))   # warm-up + pairs, for the checkout scenario and the storefront mix
   bench_orders_prepare $((BENCH_CHECKOUT_SLICE * $(to_seconds "$DURATION") * runs + 10000)) \
@@ -154,6 +166,7 @@ bench_orders() {
   PGBENCH_DEFINES=(-D "first=$pg_first" -D "last=$((pg_first + PGBENCH_CARTS - 1))")
   BASELINE_BEFORE_RUN=wait_outbox_drained WRK_BEFORE_RUN=slice_all \
     scenario "checkout" bench/lua/orders_checkout.lua "P(orders_checkout)" 0.70 50
+  bench_checkout_database_latency
   # 64 buyers of one hot variant: every checkout waits for the variant's row lock.
   PGBENCH_DEFINES=(-D "first=$((pg_first + PGBENCH_CARTS))" -D "last=$((pg_first + 2 * PGBENCH_CARTS - 1))")
   BASELINE_BEFORE_RUN=wait_outbox_drained WRK_BEFORE_RUN=slice_hot \
