@@ -42,6 +42,10 @@ BUILD_DIR=${BENCH_BUILD_DIR:-$BAZAAR_ROOT/build/release}
 BIN=$BUILD_DIR/bazaar
 HELLO_BIN=$BUILD_DIR/bench/bazaar_bench_hello
 LOG_DIR=${BENCH_LOG_DIR:-$BAZAAR_LOCAL/logs}
+# bazaar's emails during the run (the file transport): every checkout writes one, hundreds of thousands a
+# run. A directory of the run's own, emptied at the start and removed at the end, so that runs neither
+# pile them up in .local/mail nor write into a directory that earlier runs filled.
+MAIL_DIR=$BAZAAR_LOCAL/bench-mail
 export BENCH_PRODUCT_IDS=$BAZAAR_LOCAL/bench-product-ids.txt   # read by bench/lua/catalog_*.lua
 for scenarios in bench/scenarios/*.sh; do
   # shellcheck source=/dev/null
@@ -80,6 +84,7 @@ cleanup() {
   if [[ $STARTED_SERVICES == 1 ]]; then
     "$BAZAAR_ROOT/scripts/services.sh" stop >/dev/null 2>&1 || true
   fi
+  rm -rf "$MAIL_DIR"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -101,7 +106,7 @@ start_bazaar() {
   t0=$(date +%s%N)
   env "BAZAAR_HTTP__LISTEN=127.0.0.1:$BAZAAR_PORT" BAZAAR_HTTPS__LISTEN='' BAZAAR_ADMIN__LISTEN='' \
     "BAZAAR_HTTP__THREADS=$THREADS" BAZAAR_RATE_LIMIT__ENABLED=false BAZAAR_LOG__LEVEL=warn \
-    "${BAZAAR_EXTRA_ENV[@]}" "$BIN" serve >"$log" 2>&1 &
+    "BAZAAR_NOTIFICATIONS__EMAIL__DIR=$MAIL_DIR" "${BAZAAR_EXTRA_ENV[@]}" "$BIN" serve >"$log" 2>&1 &
   BAZAAR_PID=$!
   if ! wait_http "http://127.0.0.1:$BAZAAR_PORT/readyz" "$BAZAAR_PID"; then
     tail -n 20 "$log" >&2
@@ -334,6 +339,7 @@ build_binaries() {
 main() {
   command -v wrk >/dev/null || die "wrk not found (run scripts/setup.sh)"
   mkdir -p "$LOG_DIR"
+  rm -rf "$MAIL_DIR" && mkdir -p "$MAIL_DIR"
   : >"$LOG_DIR/bench-wrk.log"
   : >"$LOG_DIR/bench-pgbench.log"
 
