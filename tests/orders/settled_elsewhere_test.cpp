@@ -477,6 +477,11 @@ TEST_SUITE("db.orders") {
     SUBCASE("the provider makes the refund: the order shows it, and the customer is told") {
       s.hook->accept_refunds();
     }
+    SUBCASE("the provider had given back part of it meanwhile: only the rest is asked for") {
+      s.hook->accept_refunds();
+      exec_sql(s.app, "UPDATE orders.test_payments SET refunded = captured / 2 WHERE order_id = CAST(:p AS uuid)",
+               order_id);
+    }
     SUBCASE("the provider had made the refund before a crash kept it from being recorded: recorded, not made twice") {
       // The provider still refuses new refunds: the retry must read the ledger, not ask again.
       exec_sql(s.app,

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace bazaar::orders {
 
 using platform::Errc;
@@ -369,17 +371,19 @@ asio::awaitable<repo::OrderRow> Service::record_give_back(repo::OrderRow order, 
 }
 
 // The reconciler's retry of a give-back the provider refused: asks the provider first, so that a refund it
-// made before a crash kept it from being recorded is recorded, not made twice. Refused again, the order
-// waits longer (repo::postpone_give_back); no history entry, so that the history stays readable.
+// made before a crash kept it from being recorded is recorded, not made twice, and only what it still holds
+// is asked for. Refused again, the order waits longer (repo::postpone_give_back); no history entry, so that
+// the history stays readable.
 asio::awaitable<void> Service::retry_give_back(std::string order_id) {
   auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order_id); });
   if (!order || order->status != "cancelled" || order->payment_status != "captured") co_return;
   const auto known = co_await provider_->lookup(order_id);
-  if (known && known->refunded >= order->total) {
+  const auto given = std::max(order->refunded_total, known ? known->refunded : 0);
+  if (given >= order->total) {
     co_await record_refund_outcome(std::move(*order), "captured", Result<void>{});
     co_return;
   }
-  auto refunded = co_await provider_->refund(order_id, order->total - order->refunded_total);
+  auto refunded = co_await provider_->refund(order_id, order->total - given);  // what the provider still holds
   if (refunded) {
     co_await record_refund_outcome(std::move(*order), "captured", refunded);
     co_return;
