@@ -64,6 +64,8 @@ class AuthorizationHook : public std::enable_shared_from_this<AuthorizationHook>
   void refuse_refunds() { refuse_refunds_ = true; }
   // And from now on it makes them again.
   void accept_refunds() { refuse_refunds_ = false; }
+  // While set, asking the provider about a payment throws, as a gateway that cannot be reached does.
+  void set_unreachable(bool unreachable) { unreachable_ = unreachable; }
 
  private:
   // Forwards everything to the module's own provider, with the armed action around authorize().
@@ -81,7 +83,8 @@ class AuthorizationHook : public std::enable_shared_from_this<AuthorizationHook>
       co_return answer;
     }
     boost::asio::awaitable<std::optional<payments::Authorization>> lookup(std::string order_id) override {
-      return inner_->lookup(std::move(order_id));
+      if (hook_->unreachable_) throw std::runtime_error("the payment provider cannot be reached");
+      co_return co_await inner_->lookup(std::move(order_id));
     }
     boost::asio::awaitable<platform::Result<void>> capture(std::string order_id, std::int64_t amount) override {
       return inner_->capture(std::move(order_id), amount);
@@ -134,6 +137,7 @@ class AuthorizationHook : public std::enable_shared_from_this<AuthorizationHook>
   Action action_;
   std::atomic<int> fired_{0};
   std::atomic<bool> refuse_refunds_{false};
+  std::atomic<bool> unreachable_{false};
   boost::asio::thread_pool pool_{1};
 };
 

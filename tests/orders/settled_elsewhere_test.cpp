@@ -465,6 +465,17 @@ TEST_SUITE("db.orders") {
     CHECK(admin_order(s.app, s.admin, order_id).at("history").as_array().size() == 3);
     CHECK(ledger(s.app, order_id).refunded == 0);
 
+    // The provider cannot be reached: the reconciler's pass goes on, and the give-back waits out its lease
+    // (5 minutes) without counting an attempt.
+    s.hook->set_unreachable(true);
+    make_give_back_due(s.app, order_id);
+    run_job(s.app, "orders-reconcile");
+    s.hook->set_unreachable(false);
+    retry = give_back_retry(s.app, order_id);
+    CHECK(retry.attempts == 2);
+    CHECK(retry.due_in_seconds >= 295);
+    CHECK(retry.due_in_seconds <= 300);
+
     // However many refusals, the wait stops growing at a day.
     exec_sql(s.app, "UPDATE orders.orders SET give_back_attempts = 1000 WHERE id = CAST(:p AS uuid)", order_id);
     make_give_back_due(s.app, order_id);

@@ -662,7 +662,11 @@ asio::awaitable<int> Service::reconcile() {
     return repo::claim_due_give_backs(s, kGiveBackLease.count(), 100);
   });
   for (auto& id : owed) {
-    co_await retry_give_back(std::move(id));
+    try {  // one order's trouble (the provider unreachable) must not hold up the others, nor the sagas below
+      co_await retry_give_back(id);
+    } catch (const std::exception& e) {  // its lease runs out and a later pass asks again
+      platform::log::warn("give-back retry failed", {{"order_id", id}, {"error", e.what()}});
+    }
     ++touched;
   }
   auto unfinished = co_await ctx_.db().run([&](soci::session& s) { return repo::unfinished_sagas(s, 100); });
