@@ -1,6 +1,7 @@
 // Crash points of the checkout saga, simulated by putting the database where a crash would have left it,
 // then letting the safety nets run: the catalog's reservation sweeper, the orders reconciler, and a
 // client's retry with the same Idempotency-Key. Nothing is lost and nothing stays stranded.
+#include "orders/authorization_hook.hpp"
 #include "orders/orders_support.hpp"
 
 using namespace bazaar;
@@ -196,6 +197,38 @@ TEST_SUITE("db.orders") {
     CHECK(order_field(app, declined_id, "stock_state") == "released");
     CHECK(cart_status(app, declined_cart) == "open");  // a declined attempt never completes the cart
     CHECK(admin_order(app, admin, paid.id).at("status") == "paid");
+  }
+
+  TEST_CASE("orders: with the provider unreachable the reconciler still finishes interrupted sagas; unpaid orders wait") {
+    auto hook = std::make_shared<AuthorizationHook>();
+    TestApp app(testing::test_config(), [&](bazaar::app::Application& a) { hook->install(a); });
+    auto admin = new_admin(app);
+    auto customer = new_customer(app);
+    auto product = new_product(app, admin, 1000, 10);
+    auto stuck = order_of(app, customer, product, 2, "tok_async");
+    age_past_payment_timeout(app, stuck.id);
+    auto paid = order_of(app, customer, product, 1);
+    unconfirm_stock(app, paid.id);  // a crash after "paid", before its stock and cart steps
+    reopen_cart(app, paid.id, paid.cart_id);
+
+    // The unpaid order needs the provider, which cannot be reached: it stays as it is, and the pass goes on
+    // to the paid order, which needs no provider.
+    hook->set_unreachable(true);
+    run_job(app, "orders-reconcile");
+    CHECK(admin_order(app, admin, stuck.id).at("status") == "pending_payment");
+    CHECK(order_field(app, paid.id, "stock_state") == "confirmed");
+    CHECK(cart_status(app, paid.cart_id) == "completed");
+    auto level = stock_level(app, product.variant_id);
+    CHECK(level.on_hand == 9);
+    CHECK(level.reserved == 2);  // the unpaid order's units, still held
+
+    // The provider is back: the next pass cancels the unpaid order and releases its stock.
+    hook->set_unreachable(false);
+    run_job(app, "orders-reconcile");
+    CHECK(admin_order(app, admin, stuck.id).at("status") == "cancelled");
+    level = stock_level(app, product.variant_id);
+    CHECK(level.on_hand == 9);
+    CHECK(level.reserved == 0);
   }
 
   TEST_CASE("orders: a retried checkout after the key's lock expired returns the same order, not a second one") {

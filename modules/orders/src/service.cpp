@@ -642,40 +642,61 @@ asio::awaitable<Result<repo::OrderRow>> Service::refund(const platform::http::Re
 // Reconciler
 // ---------------------------------------------------------------------------------------------------------
 
+namespace {
+
+// Runs `step` for each order, one at a time. One order's trouble (the provider unreachable, a lost
+// connection) is logged and left for a later pass; it does not hold up the others, nor the later steps of
+// this pass (unfinished sagas need no provider). Returns how many orders the step settled.
+template <class Step>
+asio::awaitable<int> settle_each(const std::vector<std::string>& order_ids, std::string_view what, Step step) {
+  int settled = 0;
+  for (const auto& id : order_ids) {
+    try {
+      co_await step(id);
+      ++settled;
+    } catch (const std::exception& e) {
+      platform::log::warn("reconciler step failed", {{"step", what}, {"order_id", id}, {"error", e.what()}});
+    }
+  }
+  co_return settled;
+}
+
+}  // namespace
+
 asio::awaitable<int> Service::reconcile() {
-  int touched = 0;
   const auto timeout = settings_.pending_payment_timeout.count();
   auto stale = co_await ctx_.db().run([&](soci::session& s) { return repo::stale_pending_orders(s, timeout, 100); });
-  for (const auto& id : stale) {
-    auto known = co_await provider_->lookup(id);
-    if (known && (known->outcome == payments::Outcome::captured || known->outcome == payments::Outcome::authorized)) {
-      auto paid = co_await mark_paid(id, known->reference, known->outcome == payments::Outcome::captured,
-                                     "payment found by the reconciler");
-      co_await finish_side_effects(paid);
-    } else {
-      co_await provider_->void_authorization(id);
-      co_await mark_cancelled(id, "payment_timeout", "failed", "reconciler");
-    }
-    ++touched;
-  }
+  int touched =
+      co_await settle_each(stale, "unpaid order", [this](const std::string& id) { return settle_unpaid(id); });
+  // A due give-back is leased by its claim: when its retry fails, it is due again once the lease runs out.
   auto owed = co_await ctx_.db().run([&](soci::session& s) {
     return repo::claim_due_give_backs(s, kGiveBackLease.count(), 100);
   });
-  for (auto& id : owed) {
-    try {  // one order's trouble (the provider unreachable) must not hold up the others, nor the sagas below
-      co_await retry_give_back(id);
-    } catch (const std::exception& e) {  // its lease runs out and a later pass asks again
-      platform::log::warn("give-back retry failed", {{"order_id", id}, {"error", e.what()}});
-    }
-    ++touched;
-  }
+  touched += co_await settle_each(owed, "give-back", [this](const std::string& id) { return retry_give_back(id); });
   auto unfinished = co_await ctx_.db().run([&](soci::session& s) { return repo::unfinished_sagas(s, 100); });
-  for (const auto& id : unfinished) {
-    auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, id); });
-    if (order) co_await finish_side_effects(*order);
-    ++touched;
-  }
+  touched += co_await settle_each(unfinished, "unfinished saga",
+                                  [this](const std::string& id) { return finish_saga(id); });
   co_return touched;
+}
+
+// An order still awaiting payment past the timeout: paid when the provider has its payment, else cancelled
+// (any authorisation voided) and its stock released.
+asio::awaitable<void> Service::settle_unpaid(std::string order_id) {
+  auto known = co_await provider_->lookup(order_id);
+  if (known && (known->outcome == payments::Outcome::captured || known->outcome == payments::Outcome::authorized)) {
+    auto paid = co_await mark_paid(order_id, known->reference, known->outcome == payments::Outcome::captured,
+                                   "payment found by the reconciler");
+    co_await finish_side_effects(paid);
+    co_return;
+  }
+  co_await provider_->void_authorization(order_id);
+  co_await mark_cancelled(order_id, "payment_timeout", "failed", "reconciler");
+}
+
+// A paid or cancelled order whose stock or cart step a crash interrupted.
+asio::awaitable<void> Service::finish_saga(std::string order_id) {
+  auto order = co_await ctx_.db().run([&](soci::session& s) { return repo::find_order(s, order_id); });
+  if (order) co_await finish_side_effects(*order);
 }
 
 // ---------------------------------------------------------------------------------------------------------

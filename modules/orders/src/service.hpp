@@ -82,7 +82,8 @@ class Service {
 
   // Settles what crashes left behind: unpaid orders past the timeout, paid/cancelled orders whose stock or
   // cart step did not finish, and payments taken after cancellation whose refund the provider refused
-  // (asked again when due). Returns how many orders it touched.
+  // (asked again when due). One order's failure is logged and left for a later pass. Returns how many
+  // orders it settled.
   asio::awaitable<int> reconcile();
 
   const Settings& settings() const { return settings_; }
@@ -110,6 +111,8 @@ class Service {
   asio::awaitable<repo::OrderRow> record_give_back(repo::OrderRow order, std::string found_payment_status,
                                                    std::string note, std::optional<std::int64_t> retry_in = {});
   asio::awaitable<void> retry_give_back(std::string order_id);
+  asio::awaitable<void> settle_unpaid(std::string order_id);
+  asio::awaitable<void> finish_saga(std::string order_id);
   platform::Counter& refused_give_backs();
   void count_paid(const repo::OrderRow& order);
   asio::awaitable<repo::OrderRow> mark_cancelled(std::string order_id, std::string reason, std::string payment_status,
