@@ -184,12 +184,14 @@ to_seconds() {
   esac
 }
 
-# run_pgbench X DURATION → "tps" of bench/pgbench/X.sql with as many clients as bazaar's pool.
-run_pgbench() {
-  local file=bench/pgbench/$1.sql clients=$POOL_SIZE jobs out tps
+# pgbench_tps X CLIENTS DURATION [pgbench options...] → "tps" of bench/pgbench/X.sql (prepared, CLIENTS
+# clients, PGBENCH_DEFINES), run in the current directory; its output goes to the pgbench log.
+pgbench_tps() {
+  local file=$BAZAAR_ROOT/bench/pgbench/$1.sql clients=$2 duration=$3 jobs out tps
+  shift 3
   jobs=$((clients < 2 ? clients : 2))
   [[ -f $file ]] || die "no pgbench script $file"
-  out=$(pgbench -n -M prepared -c "$clients" -j "$jobs" -T "$(to_seconds "$2")" -f "$file" \
+  out=$(pgbench -n -M prepared -c "$clients" -j "$jobs" -T "$(to_seconds "$duration")" -f "$file" "$@" \
     "${PGBENCH_DEFINES[@]}" -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" "$BENCH_DB" 2>&1) \
     || { printf '%s\n' "$out" >&2; die "pgbench failed on $file"; }
   printf '%s\n' "$out" >>"$LOG_DIR/bench-pgbench.log"
@@ -198,22 +200,22 @@ run_pgbench() {
   echo "$tps"
 }
 
+# run_pgbench X DURATION → "tps" of bench/pgbench/X.sql with as many clients as bazaar's pool.
+run_pgbench() { pgbench_tps "$1" "$POOL_SIZE" "$2"; }
+
 # run_pgbench_latency X CLIENTS DURATION → "tps p50 p99" (ms) of bench/pgbench/X.sql with CLIENTS clients
 # in a closed loop, as wrk drives bazaar: what the database alone does at bazaar's concurrency, the floor
-# under any server's latency there. Percentiles from pgbench's per-transaction log.
+# under any server's latency there. Percentiles from pgbench's per-transaction log (-l), written in a
+# directory of its own.
 run_pgbench_latency() {
-  local file=bench/pgbench/$1.sql clients=$2 dir out tps percentiles
+  local dir tps percentiles
   dir=$(mktemp -d)
-  out=$(cd "$dir" && pgbench -n -M prepared -c "$clients" -j 2 -T "$(to_seconds "$3")" -l -f "$OLDPWD/$file" \
-    "${PGBENCH_DEFINES[@]}" -h "$PG_HOST" -p "$PG_PORT" -U "$BAZAAR_DB_USER" "$BENCH_DB" 2>&1) \
-    || { printf '%s\n' "$out" >&2; rm -rf "$dir"; die "pgbench failed on $file"; }
-  printf '%s\n' "$out" >>"$LOG_DIR/bench-pgbench.log"
-  tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
+  tps=$(cd "$dir" && pgbench_tps "$1" "$2" "$3" -l) || { rm -rf "$dir"; exit 1; }
   # Log lines: client, transaction, latency (µs), ...
   percentiles=$(cat "$dir"/pgbench_log.* | awk '{ print $3 / 1000 }' | sort -n |
     awk '{ v[NR] = $1 } END { if (NR) printf "%.2f %.2f", v[int((NR - 1) * 0.50) + 1], v[int((NR - 1) * 0.99) + 1] }')
   rm -rf "$dir"
-  [[ -n $tps && -n $percentiles ]] || die "could not parse pgbench output for $file"
+  [[ -n $percentiles ]] || die "no pgbench transaction log for $1"
   echo "$tps $percentiles"
 }
 

@@ -343,9 +343,7 @@ asio::awaitable<repo::OrderRow> Service::record_refund_outcome(repo::OrderRow or
     auto note = fmt::format("refunded {} ({})", order.total, kTakenAfterCancel);
     co_return co_await record_give_back(std::move(order), std::move(found_payment_status), std::move(note));
   }
-  platform::log::error("payment of an order cancelled during checkout not refunded",
-                       {{"order_id", order.id}, {"error", refunded.error().detail}});
-  refused_give_backs().inc();
+  note_refused_give_back(order.id, refunded.error().detail);
   order.payment_status = "captured";
   auto note = fmt::format("refund refused by the provider ({}): {}", kTakenAfterCancel, refunded.error().detail);
   co_return co_await record_give_back(std::move(order), std::move(found_payment_status), std::move(note),
@@ -379,26 +377,25 @@ asio::awaitable<void> Service::retry_give_back(std::string order_id) {
   if (!order || order->status != "cancelled" || order->payment_status != "captured") co_return;
   const auto known = co_await provider_->lookup(order_id);
   const auto given = std::max(order->refunded_total, known ? known->refunded : 0);
-  if (given >= order->total) {
-    co_await record_refund_outcome(std::move(*order), "captured", Result<void>{});
-    co_return;
-  }
-  auto refunded = co_await provider_->refund(order_id, order->total - given);  // what the provider still holds
+  Result<void> refunded{};
+  if (given < order->total) refunded = co_await provider_->refund(order_id, order->total - given);
   if (refunded) {
     co_await record_refund_outcome(std::move(*order), "captured", refunded);
     co_return;
   }
-  platform::log::error("refund of a payment taken after cancellation refused again",
-                       {{"order_id", order_id}, {"error", refunded.error().detail}});
-  refused_give_backs().inc();
+  note_refused_give_back(order_id, refunded.error().detail);
   co_await ctx_.db().run([&](soci::session& s) {
     repo::postpone_give_back(s, order_id, settings_.give_back_retry.count(), kGiveBackRetryCeiling.count());
   });
 }
 
-platform::Counter& Service::refused_give_backs() {
-  return ctx_.metrics().counter("bazaar_orders_give_back_refused_total",
-                                "Refunds of payments taken after cancellation that the provider refused");
+void Service::note_refused_give_back(const std::string& order_id, const std::string& error) {
+  platform::log::error("refund of a payment taken after cancellation refused by the provider",
+                       {{"order_id", order_id}, {"error", error}});
+  ctx_.metrics()
+      .counter("bazaar_orders_give_back_refused_total",
+               "Refunds of payments taken after cancellation that the provider refused")
+      .inc();
 }
 
 void Service::count_paid(const repo::OrderRow& order) {

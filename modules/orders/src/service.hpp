@@ -113,7 +113,7 @@ class Service {
   asio::awaitable<void> retry_give_back(std::string order_id);
   asio::awaitable<void> settle_unpaid(std::string order_id);
   asio::awaitable<void> finish_saga(std::string order_id);
-  platform::Counter& refused_give_backs();
+  void note_refused_give_back(const std::string& order_id, const std::string& error);
   void count_paid(const repo::OrderRow& order);
   asio::awaitable<repo::OrderRow> mark_cancelled(std::string order_id, std::string reason, std::string payment_status,
                                                  std::string actor);
